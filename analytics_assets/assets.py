@@ -1,0 +1,121 @@
+"""The five API resources as Dagster software-defined assets, built with dagster-dlt."""
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    PartitionsDefinition,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
+)
+from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.extract import DltSource
+
+from analytics_assets.declaration import ApiDeclaration
+from analytics_assets.destination import (
+    DATASET_NAME,
+    DESTINATION_POOL,
+    analytics_pipeline,
+    definitions_pipeline,
+)
+from analytics_assets.partitions import sync_window
+from analytics_assets.settings import load_settings
+from analytics_assets.source import build_source
+
+KEY_PREFIX = "analytics"
+GROUP_NAME = "analytics"
+
+
+@dataclass
+class AnalyticsTranslator(DagsterDltTranslator):
+    """Maps each declared resource to `analytics/<name>` in group `analytics`.
+
+    A resource routed by a parent stream depends on the parent's asset (dagster-dlt's default
+    would point it at an external `<source>_<root resource>` key instead).
+    """
+
+    declaration: ApiDeclaration | None = None
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        """The asset spec of one dlt resource, described from the declaration."""
+        assert self.declaration is not None
+        spec = super().get_asset_spec(data)
+        resource = self.declaration.resource(data.resource.name)
+        deps = [asset_key(resource.parent.stream)] if resource.parent else []
+        column_schema = TableSchema(
+            columns=[
+                TableColumn(
+                    name=column.name,
+                    type=column.data_type,
+                    constraints=TableColumnConstraints(
+                        nullable=column.nullable, unique=column.name == resource.primary_key
+                    ),
+                )
+                for column in resource.columns
+            ]
+        )
+        return spec.replace_attributes(
+            key=asset_key(resource.name),
+            deps=deps,
+            group_name=GROUP_NAME,
+            description=resource.description,
+            metadata={
+                **spec.metadata,
+                **TableMetadataSet(
+                    column_schema=column_schema, table_name=f"{DATASET_NAME}.{resource.name}"
+                ),
+            },
+        )
+
+
+def asset_key(resource_name: str) -> AssetKey:
+    """The asset key of a declared resource: `analytics/<name>`."""
+    return AssetKey([KEY_PREFIX, resource_name])
+
+
+def build_analytics_assets(
+    declaration: ApiDeclaration,
+    partitions_def: PartitionsDefinition,
+    described_source: DltSource,
+) -> AssetsDefinition:
+    """One multi-asset over every declared resource, partitioned by day.
+
+    Args:
+        declaration: the parsed declaration.
+        partitions_def: the daily partitions.
+        described_source: a source built from the declaration, only read for its resources;
+            each run builds its own source for its window.
+    """
+
+    @dlt_assets(
+        dlt_source=described_source,
+        dlt_pipeline=definitions_pipeline(),
+        name="analytics_api",
+        dagster_dlt_translator=AnalyticsTranslator(declaration=declaration),
+        partitions_def=partitions_def,
+        pool=DESTINATION_POOL,
+    )
+    def analytics_api(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        settings = load_settings()
+        settings.require_api_key()
+        window = sync_window(context.partition_time_window, settings.start_date)
+        context.log.info(f"Loading cursor window {window} from {settings.base_url}")
+        source = build_source(declaration, settings, window)
+        with tempfile.TemporaryDirectory(prefix="analytics-dlt-run-") as pipelines_dir:
+            yield from dlt.run(
+                context=context,
+                dlt_source=source,
+                dlt_pipeline=analytics_pipeline(pipelines_dir),
+                loader_file_format="parquet",
+            )
+
+    return analytics_api
