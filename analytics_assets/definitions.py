@@ -1,5 +1,8 @@
 """The one Definitions object of the code location, loaded lazily by Dagster."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from dagster import Definitions, definitions
 from dagster_dlt import DagsterDltResource
 
@@ -12,13 +15,14 @@ from analytics_assets.settings import load_settings
 from analytics_assets.source import build_source
 
 
-@definitions
-def defs() -> Definitions:
-    """Build the assets, job and resources from the declaration and the current settings.
+def build_definitions(raw_declaration: Mapping[str, Any] = ANALYTICS_API) -> Definitions:
+    """Build the assets, job and resources from a declaration and the current settings.
 
-    Dagster calls this when it loads the code location, so settings are read then, not at import.
+    Raises:
+        DeclarationError: the declaration is not supported (names the resource and key).
+        AnalyticsSettingsError: a setting is missing or malformed (names the setting).
     """
-    declaration = parse_declaration(ANALYTICS_API)
+    declaration = parse_declaration(raw_declaration)
     settings = load_settings()
     partitions_def = daily_partitions(settings.start_date)
     described_source = build_source(
@@ -26,6 +30,15 @@ def defs() -> Definitions:
     )
     return Definitions(
         assets=[build_analytics_assets(declaration, partitions_def, described_source)],
-        jobs=[build_daily_job(partitions_def)],
+        jobs=[build_daily_job()],
         resources={"dlt": DagsterDltResource()},
     )
+
+
+@definitions
+def defs() -> Definitions:
+    """The code location's definitions.
+
+    Dagster calls this when it loads the location, so settings are read then, never at import.
+    """
+    return build_definitions()

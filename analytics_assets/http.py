@@ -1,8 +1,8 @@
 """The HTTP session every request of a run goes through: keep-alive and the spec's retry policy."""
 
-from requests import Session
-
 from dlt.sources.helpers.requests.retry import Client
+from requests import PreparedRequest, Request, Response, Session
+from requests.auth import AuthBase
 
 from analytics_assets.declaration import RetryPolicy
 
@@ -29,3 +29,15 @@ def retrying_session(policy: RetryPolicy, *, max_connections: int = 16) -> Sessi
         respect_retry_after_header=True,
     )
     return client.session
+
+
+def get_exact_path(session: Session, base_url: str, path: str, auth: AuthBase | None) -> Response:
+    """GET `base_url + path` with the path sent exactly as given.
+
+    requests decodes percent-encoded unreserved characters when it prepares a URL, which would
+    turn an encoded `..` segment back into a dot segment that clients and proxies then remove.
+    """
+    url = f"{base_url}{path}"
+    prepared: PreparedRequest = session.prepare_request(Request("GET", url, auth=auth))
+    prepared.url = url
+    return session.send(prepared)

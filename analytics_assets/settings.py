@@ -75,7 +75,9 @@ def load_settings() -> AnalyticsSettings:
     try:
         raw = resolve_configuration(_AnalyticsConfiguration(), sections=SETTINGS_SECTIONS)
     except ConfigurationException as error:
-        raise AnalyticsSettingsError(f"cannot read the sources.analytics settings: {error}") from None
+        raise AnalyticsSettingsError(
+            f"cannot read the sources.analytics settings: {error}"
+        ) from None
     return AnalyticsSettings(
         base_url=_parse_base_url(raw.base_url),
         start_date=parse_start_date(raw.start_date),
@@ -133,4 +135,3 @@ def _parse_base_url(value: Any) -> str:
             f"{DEFAULT_BASE_URL}"
         )
     return text.rstrip("/")
-

@@ -7,7 +7,7 @@ records of the window, percent-encodes each partition value as one path segment,
 several documents at a time.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,7 +15,6 @@ import dlt
 from dlt.common import jsonpath
 from dlt.common.schema import Schema
 from dlt.extract import DltResource, DltSource
-from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.rest_api import rest_api_resources
 from requests import Response, Session
@@ -26,7 +25,7 @@ from analytics_assets.declaration import (
     render_path,
     setting_name,
 )
-from analytics_assets.http import retrying_session
+from analytics_assets.http import get_exact_path, retrying_session
 from analytics_assets.partitions import SyncWindow
 from analytics_assets.settings import AnalyticsSettings, parse_start_date
 
@@ -59,32 +58,42 @@ def build_source(
     token = _resolve(declaration.token, settings)
     auth = BearerTokenAuth(token=token) if token else None
 
-    list_resources = [r for r in declaration.resources if r.is_list]
+    # Resources that read the very same endpoint the very same way share one read of it.
+    readers: dict[tuple[Any, ...], str] = {}
+    reader_of: dict[str, str] = {}
+    for resource in declaration.resources:
+        if resource.is_list:
+            reader_of[resource.name] = readers.setdefault(_read_key(resource), resource.name)
     built: dict[str, DltResource] = {
         resource.name: resource
         for resource in rest_api_resources(
             {
-                "client": {
-                    "base_url": base_url,
-                    "auth": auth,
-                    "session": session,
-                },
-                "resources": [_endpoint_resource(r, settings, window) for r in list_resources],
+                "client": {"base_url": base_url, "auth": auth, "session": session},
+                "resources": [
+                    _endpoint_resource(declaration.resource(name), settings, window)
+                    for name in readers.values()
+                ],
             }
         )
     }
-    client = RESTClient(base_url=base_url, auth=auth, session=session)
     for resource in declaration.resources:
-        if not resource.is_list:
+        if resource.name in built:
+            continue
+        if resource.is_list:
+            built[resource.name] = _shared_read_resource(resource, built[reader_of[resource.name]])
+        else:
             built[resource.name] = _substream_resource(
-                resource, built[resource.parent.stream], client, settings.content_concurrency
+                resource,
+                built[resource.parent.stream],
+                lambda path: get_exact_path(session, base_url, path, auth),
+                settings.content_concurrency,
             )
     ordered = [built[resource.name] for resource in declaration.resources]
     return DltSource.from_data(Schema(SOURCE_NAME), SOURCE_NAME, ordered)
 
 
 def column_hints(resource: ResourceDeclaration) -> dict[str, dict[str, Any]]:
-    """dlt column hints from the declared schema: type, nullability and primary key."""
+    """Dlt column hints from the declared schema: type, nullability and primary key."""
     return {
         column.name: {
             "name": column.name,
@@ -126,6 +135,33 @@ def _endpoint_resource(
     }
 
 
+def _read_key(resource: ResourceDeclaration) -> tuple[Any, ...]:
+    return (
+        resource.path,
+        tuple(sorted(resource.params.items())),
+        resource.limit_max,
+        resource.data_selector,
+        resource.paginator,
+        resource.incremental,
+    )
+
+
+def _shared_read_resource(resource: ResourceDeclaration, reader: DltResource) -> DltResource:
+    """A table fed by another resource's read of the same endpoint, with its own hints."""
+
+    def same_records(records: Any) -> Any:
+        return records
+
+    return dlt.transformer(
+        same_records,
+        name=resource.name,
+        data_from=reader,
+        primary_key=resource.primary_key,
+        write_disposition=resource.write_disposition,
+        columns=column_hints(resource),
+    )
+
+
 def _paginator(resource: ResourceDeclaration) -> dict[str, Any]:
     paginator = resource.paginator
     if paginator.type == "single_page":
@@ -149,7 +185,7 @@ def _params(resource: ResourceDeclaration, settings: AnalyticsSettings) -> dict[
 def _substream_resource(
     resource: ResourceDeclaration,
     parent: DltResource,
-    client: RESTClient,
+    get: Callable[[str], Response],
     concurrency: int,
 ) -> DltResource:
     link = resource.parent
@@ -163,7 +199,7 @@ def _substream_resource(
             )
         value = record[link.parent_key]
         path = render_path(resource.path, {link.partition_field: value})
-        response = client.get(path)
+        response = get(path)
         document = _json_document(resource.name, path, response)
         rows = _select(document, resource.data_selector)
         for row in rows:

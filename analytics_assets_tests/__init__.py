@@ -1,0 +1,1 @@
+"""Tests, the API emulator and the demo of analytics_assets."""

@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    emulator = ApiEmulator(data, args.api_key, host=args.host, port=args.port,
-                           latency_seconds=args.latency)
+    emulator = ApiEmulator(
+        data, args.api_key, host=args.host, port=args.port, latency_seconds=args.latency
+    )
     with emulator:
         sys.stdout.write(f"{emulator.url}\n")
         sys.stdout.flush()

@@ -162,4 +162,3 @@ def _hex(rng: random.Random, length: int) -> str:
 def day(text: str) -> datetime:
     """A UTC midnight from `YYYY-MM-DD`, for tests and the command line."""
     return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-

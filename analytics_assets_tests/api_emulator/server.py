@@ -40,12 +40,20 @@ class _ListEndpoint:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, message: str, *, error_type: str, param: str | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str,
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": {"message": message, "type": error_type, "param": param,
-                               "code": code}}
+        self.body = {
+            "error": {"message": message, "type": error_type, "param": param, "code": code}
+        }
 
 
 class ApiEmulator:
@@ -72,6 +80,7 @@ class ApiEmulator:
         self.api_key = api_key
         self.latency_seconds = latency_seconds
         self.requests: list[RecordedRequest] = []
+        self.connections = 0
         self._lock = threading.Lock()
         self._host = host
         self._port = port
@@ -86,11 +95,17 @@ class ApiEmulator:
         files = newest_first(self.data.files)
         batches = newest_first(self.data.batches)
         self._files = _ListEndpoint(
-            files, {r["id"]: i for i, r in enumerate(files)}, 10_000, 10_000,
+            files,
+            {r["id"]: i for i, r in enumerate(files)},
+            10_000,
+            10_000,
             frozenset({"limit", "order", "after", "purpose"}),
         )
         self._batches = _ListEndpoint(
-            batches, {r["id"]: i for i, r in enumerate(batches)}, 100, 20,
+            batches,
+            {r["id"]: i for i, r in enumerate(batches)},
+            100,
+            20,
             frozenset({"limit", "after"}),
         )
 
@@ -114,8 +129,9 @@ class ApiEmulator:
             owner = emulator
 
         self._server = _Server((self._host, self._port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="api-emulator")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="api-emulator"
+        )
         self._thread.start()
         return self
 
@@ -153,11 +169,16 @@ class ApiEmulator:
             if self.latency_seconds:
                 time.sleep(self.latency_seconds)
             if not authorized:
-                raise _ApiError(401, "Incorrect API key provided.",
-                                error_type="invalid_request_error", code="invalid_api_key")
+                raise _ApiError(
+                    401,
+                    "Incorrect API key provided.",
+                    error_type="invalid_request_error",
+                    code="invalid_api_key",
+                )
             if method != "GET":
-                raise _ApiError(405, f"Method {method} is not allowed here.",
-                                error_type="invalid_request_error")
+                raise _ApiError(
+                    405, f"Method {method} is not allowed here.", error_type="invalid_request_error"
+                )
             status, body = 200, self._route(raw_path, query)
         except _ApiError as error:
             status, body = error.status, error.body
@@ -179,8 +200,12 @@ class ApiEmulator:
             _only_params(query, frozenset())
             file_id = unquote(segments[3])
             if file_id not in self.data.contents:
-                raise _ApiError(404, f"No such File object: {file_id}",
-                                error_type="invalid_request_error", param="id")
+                raise _ApiError(
+                    404,
+                    f"No such File object: {file_id}",
+                    error_type="invalid_request_error",
+                    param="id",
+                )
             return _Raw(self.data.contents[file_id])
         raise _ApiError(404, f"Invalid URL (GET {raw_path})", error_type="invalid_request_error")
 
@@ -189,8 +214,12 @@ class ApiEmulator:
         limit = _limit(query.get("limit"), endpoint.limit_default, endpoint.limit_max)
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
-            raise _ApiError(400, f"Invalid value for 'order': {order!r}.",
-                            error_type="invalid_request_error", param="order")
+            raise _ApiError(
+                400,
+                f"Invalid value for 'order': {order!r}.",
+                error_type="invalid_request_error",
+                param="order",
+            )
         with self._lock:
             records = endpoint.records_desc
             positions = endpoint.positions_desc
@@ -203,10 +232,14 @@ class ApiEmulator:
         start = 0
         if "after" in query:
             if query["after"] not in positions:
-                raise _ApiError(400, f"No such object for 'after': {query['after']!r}.",
-                                error_type="invalid_request_error", param="after")
+                raise _ApiError(
+                    400,
+                    f"No such object for 'after': {query['after']!r}.",
+                    error_type="invalid_request_error",
+                    param="after",
+                )
             start = positions[query["after"]] + 1
-        data = records[start:start + limit]
+        data = records[start : start + limit]
         return {
             "object": "list",
             "data": data,
@@ -226,8 +259,12 @@ class _Raw:
 def _only_params(query: dict[str, str], allowed: frozenset[str]) -> None:
     unknown = sorted(set(query) - allowed)
     if unknown:
-        raise _ApiError(400, f"Unrecognized request argument supplied: {unknown[0]}",
-                        error_type="invalid_request_error", param=unknown[0])
+        raise _ApiError(
+            400,
+            f"Unrecognized request argument supplied: {unknown[0]}",
+            error_type="invalid_request_error",
+            param=unknown[0],
+        )
 
 
 def _limit(raw: str | None, default: int, maximum: int) -> int:
@@ -238,8 +275,12 @@ def _limit(raw: str | None, default: int, maximum: int) -> int:
     except ValueError:
         limit = 0
     if not 1 <= limit <= maximum:
-        raise _ApiError(400, f"Invalid 'limit': {raw!r}; expected an integer from 1 to {maximum}.",
-                        error_type="invalid_request_error", param="limit")
+        raise _ApiError(
+            400,
+            f"Invalid 'limit': {raw!r}; expected an integer from 1 to {maximum}.",
+            error_type="invalid_request_error",
+            param="limit",
+        )
     return limit
 
 
@@ -254,10 +295,16 @@ class _Handler(BaseHTTPRequestHandler):
     # Without this, Nagle's algorithm against delayed ACKs adds about 40 ms to each request.
     disable_nagle_algorithm = True
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def setup(self) -> None:
+        """Count each TCP connection, so that tests can see keep-alive at work."""
+        super().setup()
+        with self.owner._lock:
+            self.owner.connections += 1
+
+    def do_GET(self) -> None:
         self._answer("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         self._answer("POST")
@@ -273,5 +320,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded on the emulator instead of printed."""

@@ -1,0 +1,148 @@
+"""Shared fixtures: the API emulator, a DuckDB file and a Dagster instance in tmp_path.
+
+The settings point at them through dlt's environment provider, as a user's would.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+import analytics_assets
+from analytics_assets.automation import DAILY_JOB_NAME
+from analytics_assets_tests.api_emulator import ApiEmulator, EmulatorData, day, generate_data
+
+API_KEY = "sk-emulator-test-key-7d1f"
+FIRST_DAY = day("2024-03-01")
+DAYS = 4
+PAGE_LIMIT = 7
+TABLES = ("models", "files", "file_contents", "batches", "batch_results")
+
+
+class Warehouse:
+    """Reads what landed in the DuckDB file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of `analytics.<table>`, as dicts, dlt's own columns left out."""
+        with duckdb.connect(str(self.path), read_only=True) as connection:
+            cursor = connection.execute(f"select * from analytics.{table}")
+            names = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+        return [
+            {k: v for k, v in zip(names, row, strict=True) if not k.startswith("_dlt")}
+            for row in rows
+        ]
+
+    def ids(self, table: str, key: str = "id") -> list[str]:
+        """The primary keys of a table, sorted, duplicates kept."""
+        return sorted(row[key] for row in self.rows(table))
+
+    def tables(self) -> list[str]:
+        """The tables of the `analytics` dataset."""
+        with duckdb.connect(str(self.path), read_only=True) as connection:
+            found = connection.execute(
+                "select table_name from information_schema.tables where table_schema = 'analytics'"
+            ).fetchall()
+        return sorted(name for (name,) in found)
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name to DuckDB type."""
+        with duckdb.connect(str(self.path), read_only=True) as connection:
+            described = connection.execute(f"describe analytics.{table}").fetchall()
+        return {row[0]: row[1] for row in described}
+
+
+@pytest.fixture
+def emulator_data() -> EmulatorData:
+    return generate_data(start=FIRST_DAY, days=DAYS, files=120, batches=60, models=10, seed=7)
+
+
+@pytest.fixture
+def emulator(emulator_data: EmulatorData) -> Iterator[ApiEmulator]:
+    with ApiEmulator(emulator_data, API_KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def warehouse(warehouse_path: Path) -> Warehouse:
+    return Warehouse(warehouse_path)
+
+
+@pytest.fixture
+def analytics_env(
+    monkeypatch: pytest.MonkeyPatch, emulator: ApiEmulator, warehouse_path: Path
+) -> dict[str, str]:
+    """Point the project at the emulator and the DuckDB file through environment variables."""
+    env = {
+        "SOURCES__ANALYTICS__BASE_URL": emulator.url,
+        "SOURCES__ANALYTICS__API_KEY": API_KEY,
+        "SOURCES__ANALYTICS__START_DATE": "2024-03-01T00:00:00Z",
+        "SOURCES__ANALYTICS__LIMIT": str(PAGE_LIMIT),
+        "DESTINATION__DUCKDB__CREDENTIALS": str(warehouse_path),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def dagster_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterInstance]:
+    """A real, persistent Dagster instance in a temporary DAGSTER_HOME."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with DagsterInstance.get() as instance:
+        yield instance
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """The run tags of a single run over the partitions `first` to `last`, both included."""
+    return {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+
+
+def run_daily_job(
+    instance: DagsterInstance, *, partition: str | None = None, tags: dict[str, str] | None = None
+) -> ExecuteInProcessResult:
+    """Load the definitions as Dagster does and run `analytics_daily_job` in process."""
+    job = analytics_assets.defs().resolve_job_def(DAILY_JOB_NAME)
+    return job.execute_in_process(
+        instance=instance, partition_key=partition, tags=tags, raise_on_error=False
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """A DuckDB JSON column comes back as text; parse it for comparison."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def window(first: datetime, days: int = 1) -> tuple[datetime, datetime]:
+    """The half-open window of `days` days from `first`."""
+    return first, first + timedelta(days=days)
+
+
+def failure_text(result: ExecuteInProcessResult) -> str:
+    """Every message of the run's step failures, causes included."""
+    texts = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            texts.append(error.message)
+            error = error.cause
+    return "\n".join(texts)
