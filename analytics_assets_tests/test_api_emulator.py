@@ -4,7 +4,7 @@ import openai
 import pytest
 import requests
 
-from analytics_assets_tests.api_emulator import ApiEmulator
+from analytics_assets_tests.api_emulator import ApiEmulator, day, generate_data
 from analytics_assets_tests.conftest import API_KEY
 
 
@@ -92,3 +92,16 @@ def test_connections_are_kept_alive(emulator):
 
     assert first.status_code == second.status_code == 200
     assert emulator.connections == 1
+
+
+def test_the_same_seed_gives_the_same_records_and_another_seed_does_not():
+    def make(seed: int):
+        return generate_data(
+            start=day("2024-03-01"), days=3, files=40, batches=20, models=4, seed=seed
+        )
+
+    assert make(3) == make(3)
+    assert make(3).files != make(4).files
+    created = sorted(f["created_at"] for f in make(3).files)
+    assert created[0] >= day("2024-03-01").timestamp()
+    assert created[-1] < day("2024-03-04").timestamp()
