@@ -94,9 +94,10 @@ class ParentStream:
 
 @dataclass(frozen=True)
 class Column:
-    """One declared field: its dlt data type and whether it may be null."""
+    """One declared field: its declared JSON type, its dlt data type, and whether it may be null."""
 
     name: str
+    json_type: str
     data_type: str
     nullable: bool
 
@@ -452,7 +453,14 @@ def _parse_schema(where: str, raw: Any, primary_key: str) -> tuple[Column, ...]:
             )
         if field == primary_key and nullable:
             raise DeclarationError(f"{where}.fields.{field}: the primary key cannot be nullable")
-        columns.append(Column(name=field, data_type=FIELD_TYPES[concrete[0]], nullable=nullable))
+        columns.append(
+            Column(
+                name=field,
+                json_type=concrete[0],
+                data_type=FIELD_TYPES[concrete[0]],
+                nullable=nullable,
+            )
+        )
     return tuple(columns)
 
 

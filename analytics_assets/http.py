@@ -1,43 +1,203 @@
-"""The HTTP session every request of a run goes through: keep-alive and the spec's retry policy."""
+"""The HTTP side of a run: one keep-alive session with the spec's retry policy.
 
-from dlt.sources.helpers.requests.retry import Client
+The response checks turn an API error into a clear message: resource, path, status and the
+API's own words.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from dlt.sources.helpers.requests.retry import retry_if_status, wait_exponential_retry_after
 from requests import PreparedRequest, Request, Response, Session
 from requests.auth import AuthBase
+from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
+from tenacity import RetryCallState, Retrying, retry_any, retry_if_exception_type
+from tenacity.stop import stop_after_attempt
 
 from analytics_assets.declaration import RetryPolicy
 
-REQUEST_TIMEOUT_SECONDS = 60
 # A Retry-After hint longer than this is capped: a run should fail rather than sleep for hours.
 MAX_RETRY_DELAY_SECONDS = 120
+_logger = logging.getLogger(__name__)
 
 
-def retrying_session(policy: RetryPolicy, *, max_connections: int = 16) -> Session:
+class ApiResponseError(HTTPError):
+    """The API answered with an error, or with a body that is not the JSON it promises.
+
+    The message names the resource, the method and URL path (never the query's secrets nor the
+    key), the status and the API's own error message.
+    """
+
+
+class MalformedBodyError(ApiResponseError):
+    """A complete body that does not parse as JSON (HTML, JSON lines): not retried.
+
+    A body cut short by a dropped connection surfaces as a connection error instead, and is
+    retried with the other transient faults.
+    """
+
+
+@dataclass
+class RequestStats:
+    """What a run's session did: requests sent (attempts included) and retries taken."""
+
+    requests: int = 0
+    retries: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+def retrying_session(
+    policy: RetryPolicy,
+    *,
+    timeout_seconds: float = 60,
+    max_connections: int = 16,
+    sleep: Callable[[float], None] = time.sleep,
+    stats: RequestStats | None = None,
+    log: Callable[[str], None] = _logger.warning,
+) -> Session:
     """Return a keep-alive session that retries as `policy` says.
 
-    It retries the policy's statuses, connection errors and timeouts, at most
-    `policy.max_retries` times after the first try, with exponential backoff and the server's
-    `Retry-After` honoured. Error statuses are left to the caller (no raise_for_status here).
+    It retries the policy's statuses, connection errors, timeouts and bodies cut short, at most
+    `policy.max_retries` times after the first try (so `max_retries + 1` attempts), waiting
+    `backoff_factor * 2 ** (retry - 1)` seconds, or the server's `Retry-After` (seconds or an
+    HTTP date, capped at MAX_RETRY_DELAY_SECONDS; 0 or less is no hint). Error statuses are not
+    raised here: the response hooks of `check_response` do that, per resource.
+
+    Args:
+        policy: statuses to retry, retries and backoff factor.
+        timeout_seconds: connect and read timeout of each attempt.
+        max_connections: size of the keep-alive pool (content requests run concurrently).
+        sleep: how to wait between attempts (tests pass a recorder).
+        stats: counters to update; a fresh one if not given.
+        log: where a retry is reported.
     """
-    client = Client(
-        request_timeout=REQUEST_TIMEOUT_SECONDS,
-        max_connections=max_connections,
-        raise_for_status=False,
-        status_codes=policy.retry_statuses,
-        request_max_attempts=policy.max_retries + 1,
-        request_backoff_factor=policy.backoff_factor,
-        request_max_retry_delay=MAX_RETRY_DELAY_SECONDS,
-        respect_retry_after_header=True,
+    from dlt.sources.helpers.requests.session import Session as TimeoutSession
+    from requests.adapters import HTTPAdapter
+
+    stats = stats if stats is not None else RequestStats()
+    session = TimeoutSession(timeout=timeout_seconds, raise_for_status=False)
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_connections)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+
+    def before_sleep(state: RetryCallState) -> None:
+        wait = state.next_action.sleep if state.next_action else 0.0
+        stats.retries += 1
+        stats.waits.append(wait)
+        log(
+            f"Retrying {_describe_attempt(state)} in {wait:g} s "
+            f"(attempt {state.attempt_number + 1} of {policy.max_retries + 1})"
+        )
+
+    retrying = Retrying(
+        wait=wait_exponential_retry_after(
+            multiplier=policy.backoff_factor, max=MAX_RETRY_DELAY_SECONDS
+        ),
+        retry=retry_any(
+            retry_if_status(policy.retry_statuses),
+            retry_if_exception_type((ConnectionError, Timeout, ChunkedEncodingError)),
+        ),
+        stop=stop_after_attempt(policy.max_retries + 1),
+        reraise=True,
+        retry_error_callback=lambda state: state.outcome.result(),
+        sleep=sleep,
+        before_sleep=before_sleep,
     )
-    return client.session
+    send = session.send
+
+    def counted_send(request: PreparedRequest, **kwargs: Any) -> Response:
+        stats.requests += 1
+        return send(request, **kwargs)
+
+    session.send = retrying.wraps(counted_send)  # type: ignore[method-assign]
+    session.request_stats = stats  # type: ignore[attr-defined]
+    return session
 
 
-def get_exact_path(session: Session, base_url: str, path: str, auth: AuthBase | None) -> Response:
-    """GET `base_url + path` with the path sent exactly as given.
+def check_response(resource_name: str) -> Callable[..., Response]:
+    """A response hook that raises `ApiResponseError` for an error status or a non-JSON body.
+
+    The body is parsed once here and the result kept on the response, so that dlt's later calls
+    of `response.json()` cost nothing.
+    """
+
+    def hook(response: Response, *args: Any, **kwargs: Any) -> Response:
+        if response.status_code >= 400:
+            raise ApiResponseError(error_message(resource_name, response), response=response)
+        try:
+            document = json.loads(response.content)
+        except ValueError:
+            raise MalformedBodyError(
+                f"resource {resource_name!r}: GET {_path(response)} returned a body that is not "
+                f"one JSON document ({len(response.content)} bytes, "
+                f"Content-Type {response.headers.get('Content-Type')!r})",
+                response=response,
+            ) from None
+        response.json = lambda **_: document  # type: ignore[method-assign]
+        return response
+
+    return hook
+
+
+def error_message(resource_name: str, response: Response) -> str:
+    """The clear error for an error response: resource, path, status and the API's message."""
+    message = f"resource {resource_name!r}: GET {_path(response)} failed with HTTP "
+    message += f"{response.status_code}"
+    if response.status_code == 401:
+        message += ": the API key was refused (check SOURCES__ANALYTICS__API_KEY)"
+    return f"{message}: {api_error_message(response)}"
+
+
+def api_error_message(response: Response) -> str:
+    """The API's own message from its `{"error": {"message": ...}}` envelope, if it sent one."""
+    try:
+        message = (json.loads(response.content).get("error") or {}).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    if message:
+        return str(message)
+    kind = response.headers.get("Content-Type", "no Content-Type")
+    return f"{response.reason or 'no reason'} (no API error message; {kind} body)"
+
+
+def get_exact_path(
+    session: Session,
+    base_url: str,
+    path: str,
+    auth: AuthBase | None,
+    hook: Callable[..., Response],
+) -> Response:
+    """GET `base_url + path` with the path sent exactly as given, checked by `hook`.
 
     requests decodes percent-encoded unreserved characters when it prepares a URL, which would
     turn an encoded `..` segment back into a dot segment that clients and proxies then remove.
     """
     url = f"{base_url}{path}"
-    prepared: PreparedRequest = session.prepare_request(Request("GET", url, auth=auth))
+    request = Request("GET", url, auth=auth, hooks={"response": [hook]})
+    prepared: PreparedRequest = session.prepare_request(request)
     prepared.url = url
     return session.send(prepared)
+
+
+def _path(response: Response) -> str:
+    return urlsplit(response.url or "").path or "?"
+
+
+def _describe_attempt(state: RetryCallState) -> str:
+    outcome = state.outcome
+    if outcome is None:
+        return "a request"
+    error = outcome.exception()
+    response = error.response if isinstance(error, HTTPError) else None
+    if response is None and not outcome.failed:
+        response = outcome.result()
+    if isinstance(response, Response):
+        return f"GET {_path(response)} after HTTP {response.status_code}"
+    request = getattr(error, "request", None)
+    path = urlsplit(request.url).path if request is not None and request.url else "a request"
+    return f"GET {path} after {type(error).__name__}"

@@ -3,13 +3,17 @@
 Each setting is looked up under `sources.analytics`: in `.dlt/config.toml`, `.dlt/secrets.toml`
 or the environment (`SOURCES__ANALYTICS__API_KEY`, `SOURCES__ANALYTICS__BASE_URL`,
 `SOURCES__ANALYTICS__START_DATE`, `SOURCES__ANALYTICS__LIMIT`,
-`SOURCES__ANALYTICS__CONTENT_CONCURRENCY`). They are read when definitions load or a run
-starts, never at import time.
+`SOURCES__ANALYTICS__CONTENT_CONCURRENCY`, `SOURCES__ANALYTICS__MAX_RETRIES`,
+`SOURCES__ANALYTICS__BACKOFF_FACTOR`, `SOURCES__ANALYTICS__REQUEST_TIMEOUT`,
+`SOURCES__ANALYTICS__LOOKBACK_DAYS`). They are read when definitions load or a run starts,
+never at import time.
 """
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
@@ -21,6 +25,8 @@ START_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DEFAULT_BASE_URL = "https://api.openai.com"
 DEFAULT_LIMIT = 100
 DEFAULT_CONTENT_CONCURRENCY = 8
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
+DEFAULT_LOOKBACK_DAYS = 1
 
 
 class AnalyticsSettingsError(ValueError):
@@ -34,6 +40,10 @@ class _AnalyticsConfiguration(BaseConfiguration):
     start_date: str | None = None
     limit: Any = DEFAULT_LIMIT
     content_concurrency: Any = DEFAULT_CONTENT_CONCURRENCY
+    max_retries: int | None = None
+    backoff_factor: float | None = None
+    request_timeout: Any = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    lookback_days: Any = DEFAULT_LOOKBACK_DAYS
 
 
 @dataclass(frozen=True)
@@ -41,20 +51,24 @@ class AnalyticsSettings:
     """The resolved, validated settings of one definitions load or one run.
 
     The API key is kept out of `repr` so that it never reaches a log line or an exception.
+    `max_retries` and `backoff_factor` are None where the declaration's policy applies.
     """
 
     base_url: str
     start_date: datetime
-    limit: int
-    content_concurrency: int
-    api_key: str | None = None
+    limit: int = DEFAULT_LIMIT
+    content_concurrency: int = DEFAULT_CONTENT_CONCURRENCY
+    max_retries: int | None = None
+    backoff_factor: float | None = None
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    api_key: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        key = "unset" if self.api_key is None else "***"
-        return (
-            f"AnalyticsSettings(base_url={self.base_url!r}, start_date={self.start_date!r}, "
-            f"limit={self.limit}, content_concurrency={self.content_concurrency}, api_key={key})"
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "api_key"
         )
+        return f"AnalyticsSettings({shown}, api_key={'unset' if self.api_key is None else '***'})"
 
     def require_api_key(self) -> str:
         """Return the API key, or fail with where to set it."""
@@ -83,6 +97,16 @@ def load_settings() -> AnalyticsSettings:
         start_date=parse_start_date(raw.start_date),
         limit=_parse_positive_int("limit", raw.limit),
         content_concurrency=_parse_positive_int("content_concurrency", raw.content_concurrency),
+        max_retries=(
+            None if raw.max_retries is None else _parse_int("max_retries", raw.max_retries, 0)
+        ),
+        backoff_factor=(
+            None
+            if raw.backoff_factor is None
+            else _parse_seconds("backoff_factor", raw.backoff_factor)
+        ),
+        request_timeout=_parse_seconds("request_timeout", raw.request_timeout),
+        lookback_days=_parse_int("lookback_days", raw.lookback_days, 0),
         api_key=str(raw.api_key) if raw.api_key else None,
     )
 
@@ -113,6 +137,10 @@ def parse_start_date(value: Any) -> datetime:
 
 
 def _parse_positive_int(name: str, value: Any) -> int:
+    return _parse_int(name, value, 1)
+
+
+def _parse_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         number = None
     else:
@@ -120,18 +148,46 @@ def _parse_positive_int(name: str, value: Any) -> int:
             number = int(value)
         except ValueError:
             number = None
-    if number is None or number < 1:
+    if number is None or number < minimum:
         raise AnalyticsSettingsError(
-            f"sources.analytics.{name} {value!r} is not valid: expected a whole number of 1 or more"
+            f"sources.analytics.{name} {value!r} is not valid: expected a whole number of "
+            f"{minimum} or more"
+        )
+    return number
+
+
+def _parse_seconds(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not number > 0:
+        raise AnalyticsSettingsError(
+            f"sources.analytics.{name} {value!r} is not valid: expected a positive number"
         )
     return number
 
 
 def _parse_base_url(value: Any) -> str:
     text = str(value or "").strip()
-    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AnalyticsSettingsError(
             f"sources.analytics.base_url {text!r} is not valid: expected an http(s) URL such as "
             f"{DEFAULT_BASE_URL}"
         )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise AnalyticsSettingsError(
+            f"sources.analytics.base_url {text!r} is plain http to a host that is not loopback: "
+            "the API key would cross the network unencrypted; use https"
+        )
     return text.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

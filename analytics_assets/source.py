@@ -1,15 +1,18 @@
 """Translates the declaration, the settings and a run's window into a dlt source.
 
 List resources become dlt's native `rest_api` resources (cursor paging, a stateless
-`[start, end)` incremental on the datetime cursor, typed columns). A resource routed by a parent
-stream (`file_contents`) becomes a dlt transformer of that parent: it sees only the parent's
-records of the window, percent-encodes each partition value as one path segment, and fetches
-several documents at a time.
+`[start, end)` incremental on the datetime cursor, typed columns). Resources that read the very
+same endpoint the very same way share one read of it. A resource routed by a parent stream
+(`file_contents`) becomes a dlt transformer of that parent: it sees only the parent's records of
+the window, percent-encodes each partition value as one path segment, and fetches several
+documents at a time. Every page and document is checked against the declaration first.
 """
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
 from dlt.common import jsonpath
@@ -22,18 +25,29 @@ from requests import Response, Session
 from analytics_assets.declaration import (
     ApiDeclaration,
     ResourceDeclaration,
+    RetryPolicy,
     render_path,
     setting_name,
 )
-from analytics_assets.http import get_exact_path, retrying_session
+from analytics_assets.http import check_response, get_exact_path, retrying_session
 from analytics_assets.partitions import SyncWindow
+from analytics_assets.records import ApiDataError, check_list_page, check_record
 from analytics_assets.settings import AnalyticsSettings, parse_start_date
 
 SOURCE_NAME = "analytics"
 
 
-class AnalyticsApiError(RuntimeError):
-    """The API answered a request with an error that retrying cannot fix."""
+def retry_policy(declaration: ApiDeclaration, settings: AnalyticsSettings) -> RetryPolicy:
+    """The declaration's retry policy with the retries and backoff factor the settings override."""
+    return dataclasses.replace(
+        declaration.retry,
+        **({"max_retries": settings.max_retries} if settings.max_retries is not None else {}),
+        **(
+            {"backoff_factor": settings.backoff_factor}
+            if settings.backoff_factor is not None
+            else {}
+        ),
+    )
 
 
 def build_source(
@@ -49,16 +63,19 @@ def build_source(
         declaration: the parsed declaration (`declaration.parse_declaration`).
         settings: resolved settings; without an API key the source can be inspected, not run.
         window: the cursor range `[start, end)` to load.
-        session: the HTTP session to use; a retrying keep-alive session by default.
+        session: the HTTP session to send through (see `http.retrying_session`); by default one
+            with the declared retry policy and the settings' timeout.
     """
-    session = session or retrying_session(
-        declaration.retry, max_connections=max(16, settings.content_concurrency)
-    )
+    if session is None:
+        session = retrying_session(
+            retry_policy(declaration, settings),
+            timeout_seconds=settings.request_timeout,
+            max_connections=max(16, settings.content_concurrency),
+        )
     base_url = _resolve(declaration.base_url, settings)
     token = _resolve(declaration.token, settings)
     auth = BearerTokenAuth(token=token) if token else None
 
-    # Resources that read the very same endpoint the very same way share one read of it.
     readers: dict[tuple[Any, ...], str] = {}
     reader_of: dict[str, str] = {}
     for resource in declaration.resources:
@@ -82,10 +99,11 @@ def build_source(
         if resource.is_list:
             built[resource.name] = _shared_read_resource(resource, built[reader_of[resource.name]])
         else:
+            hook = check_response(resource.name)
             built[resource.name] = _substream_resource(
                 resource,
                 built[resource.parent.stream],
-                lambda path: get_exact_path(session, base_url, path, auth),
+                lambda path, hook=hook: get_exact_path(session, base_url, path, auth, hook),
                 settings.content_concurrency,
             )
     ordered = [built[resource.name] for resource in declaration.resources]
@@ -113,6 +131,7 @@ def _endpoint_resource(
         "data_selector": resource.data_selector,
         "params": _params(resource, settings),
         "paginator": _paginator(resource),
+        "response_actions": [_page_check(resource)],
     }
     if resource.incremental is not None:
         incremental = resource.incremental
@@ -133,6 +152,17 @@ def _endpoint_resource(
         "columns": column_hints(resource),
         "endpoint": endpoint,
     }
+
+
+def _page_check(resource: ResourceDeclaration) -> Callable[[Response], Response]:
+    check_status_and_json = check_response(resource.name)
+
+    def check(response: Response) -> Response:
+        check_status_and_json(response)
+        check_list_page(resource, urlsplit(response.url).path, response.json())
+        return response
+
+    return check
 
 
 def _read_key(resource: ResourceDeclaration) -> tuple[Any, ...]:
@@ -192,18 +222,22 @@ def _substream_resource(
     assert link is not None
 
     def fetch(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-        if link.parent_key not in record:
-            raise AnalyticsApiError(
+        value = record.get(link.parent_key)
+        if value is None:
+            raise ApiDataError(
                 f"resource {resource.name!r}: a {link.stream!r} record has no "
                 f"{link.parent_key!r} to fill {link.partition_field!r}"
             )
-        value = record[link.parent_key]
-        path = render_path(resource.path, {link.partition_field: value})
-        response = get(path)
-        document = _json_document(resource.name, path, response)
-        rows = _select(document, resource.data_selector)
+        response = get(render_path(resource.path, {link.partition_field: value}))
+        rows = _select(response.json(), resource.data_selector)
         for row in rows:
+            if not isinstance(row, dict):
+                raise ApiDataError(
+                    f"resource {resource.name!r}: {link.partition_field} {value!r}: the document "
+                    f"is {type(row).__name__}, expected a JSON object"
+                )
             row[link.partition_field] = value
+            check_record(resource, row)
         return rows
 
     def fetch_page(records: Any) -> Iterator[list[dict[str, Any]]]:
@@ -221,39 +255,13 @@ def _substream_resource(
     )
 
 
-def _json_document(resource_name: str, path: str, response: Response) -> Any:
-    if response.status_code >= 400:
-        raise AnalyticsApiError(
-            f"resource {resource_name!r}: GET {path} failed with HTTP {response.status_code}: "
-            f"{api_error_message(response)}"
-        )
-    try:
-        return response.json()
-    except ValueError:
-        raise AnalyticsApiError(
-            f"resource {resource_name!r}: GET {path} returned a body that is not one JSON "
-            f"document ({len(response.content)} bytes)"
-        ) from None
-
-
-def api_error_message(response: Response) -> str:
-    """The API's own error message from its `{"error": {"message": ...}}` envelope."""
-    try:
-        error = response.json().get("error") or {}
-        message = error.get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return str(message) if message else (response.reason or "no error message")
-
-
-def _select(document: Any, data_selector: str) -> list[dict[str, Any]]:
+def _select(document: Any, data_selector: str) -> list[Any]:
     if data_selector == "$":
         selected = document
     else:
         found = jsonpath.find_values(data_selector, document)
         selected = found[0] if found else []
-    items = selected if isinstance(selected, list) else [selected]
-    return [dict(item) for item in items if item is not None]
+    return selected if isinstance(selected, list) else [selected]
 
 
 def _resolve(value: Any, settings: AnalyticsSettings) -> Any:
