@@ -29,7 +29,8 @@ from analytics_assets.destination import (
 )
 from analytics_assets.partitions import sync_window
 from analytics_assets.settings import load_settings
-from analytics_assets.source import build_source
+from analytics_assets.http import RequestStats, retrying_session
+from analytics_assets.source import build_source, retry_policy
 
 KEY_PREFIX = "analytics"
 GROUP_NAME = "analytics"
@@ -109,7 +110,15 @@ def build_analytics_assets(
         settings.require_api_key()
         window = sync_window(context.partition_time_window, settings.start_date)
         context.log.info(f"Loading cursor window {window} from {settings.base_url}")
-        source = build_source(declaration, settings, window)
+        stats = RequestStats()
+        session = retrying_session(
+            retry_policy(declaration, settings),
+            timeout_seconds=settings.request_timeout,
+            max_connections=max(16, settings.content_concurrency),
+            stats=stats,
+            log=context.log.warning,
+        )
+        source = build_source(declaration, settings, window, session=session)
         with tempfile.TemporaryDirectory(prefix="analytics-dlt-run-") as pipelines_dir:
             yield from dlt.run(
                 context=context,
@@ -117,5 +126,6 @@ def build_analytics_assets(
                 dlt_pipeline=analytics_pipeline(pipelines_dir),
                 loader_file_format="parquet",
             )
+        context.log.info(f"Sent {stats.requests} requests, {stats.retries} of them retries")
 
     return analytics_api

@@ -189,15 +189,13 @@ def _path(response: Response) -> str:
 
 
 def _describe_attempt(state: RetryCallState) -> str:
+    request = state.args[0] if state.args else None
+    target = f"{request.method} {urlsplit(request.url).path}" if request is not None else "request"
     outcome = state.outcome
-    if outcome is None:
-        return "a request"
-    error = outcome.exception()
+    error = outcome.exception() if outcome is not None else None
     response = error.response if isinstance(error, HTTPError) else None
-    if response is None and not outcome.failed:
+    if response is None and outcome is not None and not outcome.failed:
         response = outcome.result()
     if isinstance(response, Response):
-        return f"GET {_path(response)} after HTTP {response.status_code}"
-    request = getattr(error, "request", None)
-    path = urlsplit(request.url).path if request is not None and request.url else "a request"
-    return f"GET {path} after {type(error).__name__}"
+        return f"{target} after HTTP {response.status_code}"
+    return f"{target} after {type(error).__name__}"

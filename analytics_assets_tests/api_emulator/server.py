@@ -17,17 +17,29 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from analytics_assets_tests.api_emulator.data import EmulatorData
+from analytics_assets_tests.api_emulator.faults import Fault, FaultPlan
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the emulator served."""
+    """One request the emulator served, and the fault it injected into the answer, if any."""
 
     method: str
     path: str
     query: dict[str, str]
     status: int
     authorized: bool
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the handler does: send `body` with `status` and `headers`, cut it, or drop it."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    action: str = "send"  # or "truncate", "drop"
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class ApiEmulator:
         self.latency_seconds = latency_seconds
         self.requests: list[RecordedRequest] = []
         self.connections = 0
+        self.faults = FaultPlan()
         self._lock = threading.Lock()
         self._host = host
         self._port = port
@@ -159,15 +172,18 @@ class ApiEmulator:
 
     # -- request handling ---------------------------------------------------------------
 
-    def handle(self, method: str, target: str, authorization: str | None) -> tuple[int, Any]:
-        """Answer one request: returns the status and the JSON body."""
+    def handle(self, method: str, target: str, authorization: str | None) -> Answer:
+        """Answer one request, with the fault the plan picks for it, if any."""
         parts = urlsplit(target)
         raw_path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         authorized = authorization == f"Bearer {self.api_key}"
+        fault = self.faults.pick(raw_path, target)
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.seconds)
         try:
-            if self.latency_seconds:
-                time.sleep(self.latency_seconds)
             if not authorized:
                 raise _ApiError(
                     401,
@@ -179,12 +195,22 @@ class ApiEmulator:
                 raise _ApiError(
                     405, f"Method {method} is not allowed here.", error_type="invalid_request_error"
                 )
-            status, body = 200, self._route(raw_path, query)
+            if fault is not None and fault.kind == "status":
+                raise _ApiError(
+                    fault.status,
+                    "The server had an error processing your request.",
+                    error_type="rate_limit_error" if fault.status == 429 else "server_error",
+                )
+            status, document = 200, self._route(raw_path, query)
         except _ApiError as error:
-            status, body = error.status, error.body
+            status, document = error.status, error.body
+        answer = _build_answer(status, document, fault)
+        injected = fault.kind if fault is not None and fault.kind != "slow" else None
         with self._lock:
-            self.requests.append(RecordedRequest(method, raw_path, query, status, authorized))
-        return status, body
+            self.requests.append(
+                RecordedRequest(method, raw_path, query, answer.status, authorized, injected)
+            )
+        return answer
 
     def _route(self, raw_path: str, query: dict[str, str]) -> Any:
         if raw_path == "/v1/models":
@@ -256,6 +282,25 @@ class _Raw:
         self.document = document
 
 
+def _build_answer(status: int, document: Any, fault: Fault | None) -> Answer:
+    document = document.document if isinstance(document, _Raw) else document
+    headers = {"Content-Type": "application/json", "x-request-id": f"req_{uuid.uuid4().hex}"}
+    kind = fault.kind if fault is not None else None
+    if kind == "status" and fault.retry_after is not None:
+        headers["Retry-After"] = fault.retry_after
+    if kind == "html":
+        page = f"<html><body><h1>{fault.status} Bad Gateway</h1></body></html>"
+        return Answer(fault.status, page.encode(), {**headers, "Content-Type": "text/html"})
+    if kind == "drop":
+        return Answer(status, b"", headers, action="drop")
+    if status == 200 and kind == "not_json":
+        return Answer(200, fault.text.encode(), {**headers, "Content-Type": "text/plain"})
+    if status == 200 and kind == "corrupt":
+        document = fault.transform(document)
+    body = json.dumps(document).encode()
+    return Answer(status, body, headers, action="truncate" if kind == "truncate" else "send")
+
+
 def _only_params(query: dict[str, str], allowed: frozenset[str]) -> None:
     unknown = sorted(set(query) - allowed)
     if unknown:
@@ -288,6 +333,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (after a timeout, say) is expected here, not an error."""
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: ApiEmulator
@@ -310,15 +358,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
-        status, body = self.owner.handle(method, self.path, self.headers.get("Authorization"))
-        document = body.document if isinstance(body, _Raw) else body
-        payload = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-request-id", f"req_{uuid.uuid4().hex}")
+        answer = self.owner.handle(method, self.path, self.headers.get("Authorization"))
+        if answer.action == "drop":
+            self.close_connection = True
+            return
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
-        self.wfile.write(payload)
+        if answer.action == "truncate":
+            self.wfile.write(answer.body[: len(answer.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(answer.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are recorded on the emulator instead of printed."""
