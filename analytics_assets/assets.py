@@ -27,9 +27,9 @@ from analytics_assets.destination import (
     analytics_pipeline,
     definitions_pipeline,
 )
+from analytics_assets.http import RequestStats, retrying_session
 from analytics_assets.partitions import sync_window
 from analytics_assets.settings import load_settings
-from analytics_assets.http import RequestStats, retrying_session
 from analytics_assets.source import build_source, retry_policy
 
 KEY_PREFIX = "analytics"
