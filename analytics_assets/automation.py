@@ -1,17 +1,29 @@
-"""How the assets are run: the daily job."""
+"""How the assets are run: the daily job and its schedule."""
+
+from datetime import timedelta
 
 from dagster import (
     AssetSelection,
+    PartitionsDefinition,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     in_process_executor,
+    schedule,
 )
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
 from analytics_assets.assets import GROUP_NAME
+from analytics_assets.settings import load_settings
 
 DAILY_JOB_NAME = "analytics_daily_job"
+DAILY_SCHEDULE_NAME = "analytics_daily_schedule"
+# Ten minutes past midnight UTC: yesterday is complete, and late writes have had a moment.
+DAILY_CRON = "10 0 * * *"
 
 
 def build_daily_job() -> UnresolvedAssetJobDefinition:
@@ -25,3 +37,40 @@ def build_daily_job() -> UnresolvedAssetJobDefinition:
         executor_def=in_process_executor,
         description="Load one UTC day (or a range of days, as one run) of every API resource.",
     )
+
+
+def build_daily_schedule(
+    job: UnresolvedAssetJobDefinition, partitions_def: PartitionsDefinition
+) -> ScheduleDefinition:
+    """Every day at 00:10 UTC, load yesterday and the look-back days before it, as one run.
+
+    The look-back (setting `lookback_days`, default 1) re-syncs records that changed after the
+    day they were created, such as a batch created late yesterday that finished today.
+    """
+
+    @schedule(
+        name=DAILY_SCHEDULE_NAME,
+        job=job,
+        cron_schedule=DAILY_CRON,
+        execution_timezone="UTC",
+        description="Yesterday's partition plus the look-back window, in one run.",
+    )
+    def analytics_daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
+        first_day = yesterday - timedelta(days=load_settings().lookback_days)
+        keys = partitions_def.get_partition_keys(dynamic_partitions_store=None)
+        wanted = [key for key in keys if first_day.isoformat() <= key <= yesterday.isoformat()]
+        if not wanted:
+            return SkipReason(f"no partition between {first_day} and {yesterday}")
+        first, last = wanted[0], wanted[-1]
+        if first == last:
+            return RunRequest(run_key=last, partition_key=last)
+        return RunRequest(
+            run_key=f"{first}...{last}",
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
+        )
+
+    return analytics_daily_schedule

@@ -7,7 +7,7 @@ from dagster import Definitions, definitions
 from dagster_dlt import DagsterDltResource
 
 from analytics_assets.assets import build_analytics_assets
-from analytics_assets.automation import build_daily_job
+from analytics_assets.automation import build_daily_job, build_daily_schedule
 from analytics_assets.declaration import parse_declaration
 from analytics_assets.partitions import SyncWindow, daily_partitions
 from analytics_assets.resources_spec import ANALYTICS_API
@@ -28,9 +28,11 @@ def build_definitions(raw_declaration: Mapping[str, Any] = ANALYTICS_API) -> Def
     described_source = build_source(
         declaration, settings, SyncWindow(settings.start_date, settings.start_date)
     )
+    daily_job = build_daily_job()
     return Definitions(
         assets=[build_analytics_assets(declaration, partitions_def, described_source)],
-        jobs=[build_daily_job()],
+        jobs=[daily_job],
+        schedules=[build_daily_schedule(daily_job, partitions_def)],
         resources={"dlt": DagsterDltResource()},
     )
 

@@ -205,7 +205,7 @@ class ApiEmulator:
         except _ApiError as error:
             status, document = error.status, error.body
         answer = _build_answer(status, document, fault)
-        injected = fault.kind if fault is not None and fault.kind != "slow" else None
+        injected = fault.kind if fault is not None else None
         with self._lock:
             self.requests.append(
                 RecordedRequest(method, raw_path, query, answer.status, authorized, injected)
