@@ -1,5 +1,7 @@
-"""Runs through Dagster against a misbehaving API: exact data, or a clear failure with nothing
-of the run's own left behind and an exact rerun.
+"""Runs through Dagster against a misbehaving API.
+
+The outcome is exact data, or a clear failure that leaves nothing of the run's own behind and
+is followed by an exact rerun.
 """
 
 from collections import defaultdict

@@ -103,7 +103,7 @@ class ApiEmulator:
 
     def _index(self) -> None:
         def newest_first(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-            return sorted(records, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+            return sorted(records, key=_newest_first_key, reverse=True)
 
         files = newest_first(self.data.files)
         batches = newest_first(self.data.batches)
@@ -273,6 +273,15 @@ class ApiEmulator:
             "last_id": data[-1]["id"] if data else None,
             "has_more": start + limit < len(records),
         }
+
+
+def _newest_first_key(record: dict[str, Any]) -> tuple[int, str]:
+    # Records that tests corrupted on purpose (no cursor, a text cursor) must still be served.
+    try:
+        created = int(record.get("created_at") or 0)
+    except (TypeError, ValueError):
+        created = 0
+    return created, str(record.get("id"))
 
 
 class _Raw:
