@@ -25,7 +25,6 @@ test: lint
 
 dev: install
 	mkdir -p .dagster_home
-	test -f .dagster_home/dagster.yaml || cp dagster.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME="$(CURDIR)/.dagster_home" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev
 
 clean:

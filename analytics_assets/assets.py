@@ -26,6 +26,7 @@ from analytics_assets.destination import (
     DESTINATION_POOL,
     analytics_pipeline,
     definitions_pipeline,
+    single_writer,
 )
 from analytics_assets.http import RequestStats, retrying_session
 from analytics_assets.partitions import sync_window
@@ -120,12 +121,14 @@ def build_analytics_assets(
         )
         source = build_source(declaration, settings, window, session=session)
         with tempfile.TemporaryDirectory(prefix="analytics-dlt-run-") as pipelines_dir:
-            yield from dlt.run(
-                context=context,
-                dlt_source=source,
-                dlt_pipeline=analytics_pipeline(pipelines_dir),
-                loader_file_format="parquet",
-            )
+            pipeline = analytics_pipeline(pipelines_dir)
+            with single_writer(pipeline, context.log.info):
+                yield from dlt.run(
+                    context=context,
+                    dlt_source=source,
+                    dlt_pipeline=pipeline,
+                    loader_file_format="parquet",
+                )
         context.log.info(f"Sent {stats.requests} requests, {stats.retries} of them retries")
 
     return analytics_api

@@ -6,15 +6,19 @@ the dataset makes every `analytics.<table>` reference ambiguous). Point it elsew
 own setting `DESTINATION__DUCKDB__CREDENTIALS`.
 """
 
+import fcntl
 import functools
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import dlt
 
 PIPELINE_NAME = "analytics_assets"
 DATASET_NAME = "analytics"
 DESTINATION = "duckdb"
-# The Dagster concurrency pool every load into the destination runs in (DuckDB: one writer).
+# The Dagster concurrency pool the assets run in; deployments set its limit (see README).
 DESTINATION_POOL = "analytics_destination"
 
 
@@ -44,3 +48,31 @@ def definitions_pipeline() -> dlt.Pipeline:
     temporary directory of the process, removed when the process exits.
     """
     return analytics_pipeline(_definitions_workdir().name)
+
+
+@contextmanager
+def single_writer(pipeline: dlt.Pipeline, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold the DuckDB file's writer lock while the block runs; a no-op for other destinations.
+
+    DuckDB allows one writing process per file. Runs on one machine take an exclusive `flock`
+    on `<database>.writer-lock` and wait for each other. The kernel releases the lock when its
+    process ends, even by SIGKILL, so a crashed run never leaves anything to clean up.
+    """
+    if pipeline.destination.destination_name != "duckdb":
+        yield
+        return
+    database = Path(pipeline.destination_client().config.credentials.database)
+    lock_path = database.with_name(f"{database.name}.writer-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"Waiting for another run to finish writing {database}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        log(f"Writing {database} (the only writer)")
+        try:
+            yield
+        finally:
+            log(f"Done writing {database}")
+            fcntl.flock(lock, fcntl.LOCK_UN)

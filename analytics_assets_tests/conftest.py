@@ -4,6 +4,8 @@ The settings point at them through dlt's environment provider, as a user's would
 """
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,7 @@ FIRST_DAY = day("2024-03-01")
 DAYS = 4
 PAGE_LIMIT = 7
 TABLES = ("models", "files", "file_contents", "batches", "batch_results")
+DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
 class Warehouse:
@@ -146,3 +149,42 @@ def failure_text(result: ExecuteInProcessResult) -> str:
             texts.append(error.message)
             error = error.cause
     return "\n".join(texts)
+
+
+def job_execute_command(tags: dict[str, str]) -> list[str]:
+    """`dagster job execute` of the daily job with `tags`, as users and scripts run it."""
+    return [
+        DAGSTER,
+        "job",
+        "execute",
+        "-m",
+        "analytics_assets",
+        "-j",
+        DAILY_JOB_NAME,
+        "--tags",
+        json.dumps(tags),
+    ]
+
+
+def cli_home(tmp_path: Path, instance_yaml: str = "") -> Path:
+    """A DAGSTER_HOME under tmp_path with telemetry off and the given instance settings."""
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n" + instance_yaml)
+    # Create the instance's storage now: processes started together would race to create it.
+    with DagsterInstance.from_config(str(home)):
+        pass
+    return home
+
+
+def run_cli(tags: dict[str, str], *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the daily job through the CLI to its end and return what it printed."""
+    return subprocess.run(
+        job_execute_command(tags),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -7,7 +7,6 @@ Everything it writes stays under `.demo/` (DuckDB file `.demo/warehouse.duckdb`)
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +29,6 @@ def main() -> None:
     """Run the demo end to end; exits non-zero if any step fails."""
     root = Path(".demo").resolve()
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
-    shutil.copy("dagster.yaml", root / "dagster_home" / "dagster.yaml")
     warehouse = root / "warehouse.duckdb"
     warehouse.unlink(missing_ok=True)
 
