@@ -29,7 +29,7 @@ from analytics_assets.destination import (
     single_writer,
 )
 from analytics_assets.http import RequestStats, retrying_session
-from analytics_assets.partitions import sync_window
+from analytics_assets.partitions import check_partition_range, sync_window
 from analytics_assets.settings import load_settings
 from analytics_assets.source import build_source, retry_policy
 
@@ -107,6 +107,7 @@ def build_analytics_assets(
         pool=DESTINATION_POOL,
     )
     def analytics_api(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        check_partition_range(partitions_def, context.partition_key_range)
         settings = load_settings()
         settings.require_api_key()
         window = sync_window(context.partition_time_window, settings.start_date)

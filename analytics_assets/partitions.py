@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dagster import DailyPartitionsDefinition, TimeWindow
+from dagster import DailyPartitionsDefinition, PartitionKeyRange, PartitionsDefinition, TimeWindow
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,22 @@ def sync_window(time_window: TimeWindow, start_date: datetime) -> SyncWindow:
     start = time_window.start.astimezone(UTC)
     end = time_window.end.astimezone(UTC)
     return SyncWindow(start=max(start, start_date.astimezone(UTC)), end=end)
+
+
+class PartitionOutOfRangeError(ValueError):
+    """A run asked for a day that is not one of the partitions."""
+
+
+def check_partition_range(partitions_def: PartitionsDefinition, keys: PartitionKeyRange) -> None:
+    """Fail clearly when a run's partition (or range) is not within the partitions.
+
+    `dagster job execute --tags` does not check the partition tags itself.
+    """
+    for key in {keys.start, keys.end}:
+        if not partitions_def.has_partition_key(key):
+            first = partitions_def.get_first_partition_key()
+            last = partitions_def.get_last_partition_key()
+            raise PartitionOutOfRangeError(
+                f"partition {key!r} is not one of the daily partitions {first} ... {last} "
+                "(UTC days from start_date up to yesterday)"
+            )

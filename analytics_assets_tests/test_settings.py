@@ -1,6 +1,7 @@
 """Settings come from dlt's config providers only, and bad values are clear errors."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ import pytest
 
 import analytics_assets
 from analytics_assets.settings import AnalyticsSettingsError, load_settings
-from analytics_assets_tests.conftest import failure_text, run_daily_job
+from analytics_assets_tests.conftest import cli_home, failure_text, run_cli, run_daily_job
 
 SETTING_VARIABLES = (
     "SOURCES__ANALYTICS__API_KEY",
@@ -144,3 +145,27 @@ def test_a_missing_api_key_fails_the_run_at_start_naming_the_setting(
     assert not result.success
     assert "SOURCES__ANALYTICS__API_KEY" in failure_text(result)
     assert emulator.requests == [], "nothing is sent without a key"
+
+
+@pytest.mark.parametrize(
+    ("partition", "words"),
+    [
+        pytest.param(
+            "2024-02-29", "is not one of the daily partitions 2024-03-01 ...", id="before"
+        ),
+        pytest.param(
+            "2099-01-01", "is not one of the daily partitions 2024-03-01 ...", id="future"
+        ),
+        # Dagster itself rejects a key that is not a date, before the run starts.
+        pytest.param("not-a-day", "does not match format '%Y-%m-%d", id="not-a-date"),
+    ],
+)
+def test_a_partition_outside_the_partitions_fails_at_run_start_naming_it(
+    partition, words, analytics_env, tmp_path, emulator
+):
+    env = {**os.environ, "DAGSTER_HOME": str(cli_home(tmp_path))}
+    completed = run_cli({"dagster/partition": partition}, cwd=tmp_path, env=env)
+
+    assert completed.returncode != 0
+    assert f"{partition!r} {words}" in completed.stdout + completed.stderr
+    assert emulator.requests == [], "nothing is requested for a day that is not a partition"
