@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dlt.sources.helpers.requests.retry import retry_if_status, wait_exponential_retry_after
+from dlt.sources.helpers.requests.session import Session as TimeoutSession
 from requests import PreparedRequest, Request, Response, Session
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
 from tenacity import RetryCallState, Retrying, retry_any, retry_if_exception_type
@@ -76,9 +78,6 @@ def retrying_session(
         stats: counters to update; a fresh one if not given.
         log: where a retry is reported.
     """
-    from dlt.sources.helpers.requests.session import Session as TimeoutSession
-    from requests.adapters import HTTPAdapter
-
     stats = stats if stats is not None else RequestStats()
     session = TimeoutSession(timeout=timeout_seconds, raise_for_status=False)
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_connections)
@@ -115,7 +114,6 @@ def retrying_session(
         return send(request, **kwargs)
 
     session.send = retrying.wraps(counted_send)  # type: ignore[method-assign]
-    session.request_stats = stats  # type: ignore[attr-defined]
     return session
 
 

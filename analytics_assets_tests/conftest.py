@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 import analytics_assets
 from analytics_assets.automation import DAILY_JOB_NAME
@@ -61,6 +62,14 @@ class Warehouse:
         with duckdb.connect(str(self.path), read_only=True) as connection:
             described = connection.execute(f"describe analytics.{table}").fetchall()
         return {row[0]: row[1] for row in described}
+
+
+@pytest.fixture(autouse=True)
+def _no_dagster_state_storage_left_by_another_test() -> Iterator[None]:
+    # Dagster keeps the open instance's state storage in a context variable; an instance that
+    # another test closed must not be found there by this test's definitions load.
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture
