@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from dagster import (
+    AssetKey,
     AssetSelection,
     PartitionsDefinition,
     RunRequest,
@@ -36,6 +37,20 @@ def build_daily_job() -> UnresolvedAssetJobDefinition:
         selection=AssetSelection.groups(GROUP_NAME),
         executor_def=in_process_executor,
         description="Load one UTC day (or a range of days, as one run) of every API resource.",
+    )
+
+
+def build_child_job(child_key: AssetKey) -> UnresolvedAssetJobDefinition:
+    """The job an asset sensor launches for a child resource alone (`file_contents`).
+
+    Named `analytics_<resource>_job`, such as `analytics_file_contents_job`.
+    """
+    name = child_key.path[-1]
+    return define_asset_job(
+        name=f"analytics_{name}_job",
+        selection=AssetSelection.assets(child_key),
+        executor_def=in_process_executor,
+        description=f"Load {name} for a day whose parent records are already loaded.",
     )
 
 

@@ -6,11 +6,16 @@ from typing import Any
 from dagster import Definitions, definitions
 from dagster_dlt import DagsterDltResource
 
-from analytics_assets.assets import build_analytics_assets
-from analytics_assets.automation import build_daily_job, build_daily_schedule
+from analytics_assets.assets import asset_key, build_analytics_assets
+from analytics_assets.automation import (
+    build_child_job,
+    build_daily_job,
+    build_daily_schedule,
+)
 from analytics_assets.declaration import parse_declaration
 from analytics_assets.partitions import SyncWindow, daily_partitions
 from analytics_assets.resources_spec import ANALYTICS_API
+from analytics_assets.sensors import build_child_sensor
 from analytics_assets.settings import load_settings
 from analytics_assets.source import build_source
 
@@ -29,10 +34,22 @@ def build_definitions(raw_declaration: Mapping[str, Any] = ANALYTICS_API) -> Def
         declaration, settings, SyncWindow(settings.start_date, settings.start_date)
     )
     daily_job = build_daily_job()
+    sensors = []
+    jobs = [daily_job]
+    for resource in declaration.resources:
+        if resource.parent is not None:
+            child_job = build_child_job(asset_key(resource.name))
+            jobs.append(child_job)
+            sensors.append(
+                build_child_sensor(
+                    asset_key(resource.parent.stream), asset_key(resource.name), child_job
+                )
+            )
     return Definitions(
         assets=[build_analytics_assets(declaration, partitions_def, described_source)],
-        jobs=[daily_job],
+        jobs=jobs,
         schedules=[build_daily_schedule(daily_job, partitions_def)],
+        sensors=sensors,
         resources={"dlt": DagsterDltResource()},
     )
 

@@ -1,0 +1,74 @@
+"""The asset sensor that loads a child (`file_contents`) after its parent was loaded alone."""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    EventLogEntry,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    asset_sensor,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+
+
+def build_child_sensor(
+    parent_key: AssetKey, child_key: AssetKey, child_job: UnresolvedAssetJobDefinition
+) -> SensorDefinition:
+    """An asset sensor named `analytics_<child>_sensor` (`analytics_file_contents_sensor`).
+
+    When the parent (`files`) is materialized for a day by a run that did not also plan the
+    child (`file_contents`), it requests the child for that day.
+
+    Dagster's asset sensor hands over only the newest materialization since its cursor, so the
+    sensor also reads every older one since then: none is skipped. Each request's run key names
+    the materialization it answers, so no materialization ever gets a second run.
+    """
+
+    @asset_sensor(
+        asset_key=parent_key,
+        job=child_job,
+        name=f"analytics_{child_key.path[-1]}_sensor",
+        description=(
+            f"Loads {child_key.to_user_string()} for a day whose "
+            f"{parent_key.to_user_string()} were loaded without it."
+        ),
+    )
+    def child_sensor(
+        context: SensorEvaluationContext, asset_event: EventLogEntry
+    ) -> Iterator[RunRequest | SkipReason]:
+        previous = int(context.cursor) if context.cursor else None
+        records = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=parent_key, after_storage_id=previous), limit=1000
+        ).records
+        requested = 0
+        for record in sorted(records, key=lambda r: r.storage_id):
+            partition = record.partition_key
+            if partition is None or _run_planned(context, record.run_id, child_key):
+                continue
+            requested += 1
+            yield RunRequest(
+                run_key=f"{child_key.to_user_string()}-after-{record.storage_id}",
+                partition_key=partition,
+            )
+        if not requested:
+            yield SkipReason("every new materialization of the parent came with the child")
+
+    return child_sensor
+
+
+def _run_planned(context: SensorEvaluationContext, run_id: str, key: AssetKey) -> bool:
+    run = context.instance.get_run_by_id(run_id)
+    if run is None:
+        return False
+    if run.asset_selection:  # empty for a run of the whole job
+        return key in run.asset_selection
+    repository = context.repository_def
+    if repository is None or not repository.has_job(run.job_name):
+        return False
+    return key in repository.get_job(run.job_name).asset_layer.executable_asset_keys
