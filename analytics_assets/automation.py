@@ -22,6 +22,7 @@ from analytics_assets.assets import GROUP_NAME
 from analytics_assets.settings import load_settings
 
 DAILY_JOB_NAME = "analytics_daily_job"
+CHECKS_JOB_NAME = "analytics_checks_job"
 DAILY_SCHEDULE_NAME = "analytics_daily_schedule"
 # Ten minutes past midnight UTC: yesterday is complete, and late writes have had a moment.
 DAILY_CRON = "10 0 * * *"
@@ -37,6 +38,21 @@ def build_daily_job() -> UnresolvedAssetJobDefinition:
         selection=AssetSelection.groups(GROUP_NAME),
         executor_def=in_process_executor,
         description="Load one UTC day (or a range of days, as one run) of every API resource.",
+    )
+
+
+def build_checks_job(partitions_def: PartitionsDefinition) -> UnresolvedAssetJobDefinition:
+    """The asset checks alone, for a day or a range, without loading anything again.
+
+    With no asset selected, Dagster cannot infer the partitions, so they are given.
+    """
+    return define_asset_job(
+        name=CHECKS_JOB_NAME,
+        selection=AssetSelection.groups(GROUP_NAME)
+        - AssetSelection.groups(GROUP_NAME).without_checks(),
+        executor_def=in_process_executor,
+        partitions_def=partitions_def,
+        description="Run the asset checks of the analytics tables for a day or a range.",
     )
 
 

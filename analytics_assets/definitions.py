@@ -8,10 +8,12 @@ from dagster_dlt import DagsterDltResource
 
 from analytics_assets.assets import asset_key, build_analytics_assets
 from analytics_assets.automation import (
+    build_checks_job,
     build_child_job,
     build_daily_job,
     build_daily_schedule,
 )
+from analytics_assets.checks import build_asset_checks
 from analytics_assets.declaration import parse_declaration
 from analytics_assets.partitions import SyncWindow, daily_partitions
 from analytics_assets.resources_spec import ANALYTICS_API
@@ -35,7 +37,7 @@ def build_definitions(raw_declaration: Mapping[str, Any] = ANALYTICS_API) -> Def
     )
     daily_job = build_daily_job()
     sensors = []
-    jobs = [daily_job]
+    jobs = [daily_job, build_checks_job(partitions_def)]
     for resource in declaration.resources:
         if resource.parent is not None:
             child_job = build_child_job(asset_key(resource.name))
@@ -47,6 +49,7 @@ def build_definitions(raw_declaration: Mapping[str, Any] = ANALYTICS_API) -> Def
             )
     return Definitions(
         assets=[build_analytics_assets(declaration, partitions_def, described_source)],
+        asset_checks=[build_asset_checks(declaration, partitions_def)],
         jobs=jobs,
         schedules=[build_daily_schedule(daily_job, partitions_def)],
         sensors=sensors,
