@@ -10,6 +10,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    MetadataValue,
     PartitionsDefinition,
     TableColumn,
     TableColumnConstraints,
@@ -30,8 +31,9 @@ from analytics_assets.destination import (
 )
 from analytics_assets.http import RequestStats, retrying_session
 from analytics_assets.partitions import check_partition_range, sync_window
+from analytics_assets.progress import RunProgress
 from analytics_assets.settings import load_settings
-from analytics_assets.source import build_source, retry_policy
+from analytics_assets.source import build_source, retry_policy, shared_readers
 
 KEY_PREFIX = "analytics"
 GROUP_NAME = "analytics"
@@ -113,6 +115,7 @@ def build_analytics_assets(
         window = sync_window(context.partition_time_window, settings.start_date)
         context.log.info(f"Loading cursor window {window} from {settings.base_url}")
         stats = RequestStats()
+        progress = RunProgress(log=context.log.info, report_every_seconds=settings.progress_seconds)
         session = retrying_session(
             retry_policy(declaration, settings),
             timeout_seconds=settings.request_timeout,
@@ -120,16 +123,36 @@ def build_analytics_assets(
             stats=stats,
             log=context.log.warning,
         )
-        source = build_source(declaration, settings, window, session=session)
+        source = build_source(declaration, settings, window, session=session, progress=progress)
+        readers = shared_readers(declaration)
         with tempfile.TemporaryDirectory(prefix="analytics-dlt-run-") as pipelines_dir:
             pipeline = analytics_pipeline(pipelines_dir)
             with single_writer(pipeline, context.log.info):
-                yield from dlt.run(
+                for result in dlt.run(
                     context=context,
                     dlt_source=source,
                     dlt_pipeline=pipeline,
                     loader_file_format="parquet",
-                )
-        context.log.info(f"Sent {stats.requests} requests, {stats.retries} of them retries")
+                ):
+                    name = result.asset_key.path[-1]
+                    reader = readers.get(name, name)
+                    metadata = {
+                        "window": MetadataValue.text(str(window)),
+                        "window_start": MetadataValue.timestamp(window.start),
+                        "window_end": MetadataValue.timestamp(window.end),
+                        "pages_read": MetadataValue.int(progress.pages[reader]),
+                        "records_read": MetadataValue.int(progress.records[reader]),
+                        "run_requests": MetadataValue.int(stats.requests),
+                        "run_retries": MetadataValue.int(stats.retries),
+                    }
+                    rows = (result.metadata or {}).get("rows_loaded")
+                    if len(context.partition_keys) == 1:
+                        metadata["dagster/partition_row_count"] = MetadataValue.int(
+                            rows.value if rows is not None else 0
+                        )
+                    yield result._replace(metadata={**(result.metadata or {}), **metadata})
+        context.log.info(
+            f"Read {progress.summary()}; sent {stats.requests} requests, {stats.retries} retries"
+        )
 
     return analytics_api

@@ -5,8 +5,9 @@ or the environment (`SOURCES__ANALYTICS__API_KEY`, `SOURCES__ANALYTICS__BASE_URL
 `SOURCES__ANALYTICS__START_DATE`, `SOURCES__ANALYTICS__LIMIT`,
 `SOURCES__ANALYTICS__CONTENT_CONCURRENCY`, `SOURCES__ANALYTICS__MAX_RETRIES`,
 `SOURCES__ANALYTICS__BACKOFF_FACTOR`, `SOURCES__ANALYTICS__REQUEST_TIMEOUT`,
-`SOURCES__ANALYTICS__LOOKBACK_DAYS`, `SOURCES__ANALYTICS__FRESHNESS_DAYS`). They are read when
-definitions load or a run starts, never at import time.
+`SOURCES__ANALYTICS__LOOKBACK_DAYS`, `SOURCES__ANALYTICS__FRESHNESS_DAYS`,
+`SOURCES__ANALYTICS__PROGRESS_SECONDS`). They are read when definitions load or a run starts,
+never at import time.
 """
 
 import ipaddress
@@ -28,6 +29,7 @@ DEFAULT_CONTENT_CONCURRENCY = 8
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
 DEFAULT_LOOKBACK_DAYS = 1
 DEFAULT_FRESHNESS_DAYS = 2
+DEFAULT_PROGRESS_SECONDS = 10
 
 
 class AnalyticsSettingsError(ValueError):
@@ -46,6 +48,7 @@ class _AnalyticsConfiguration(BaseConfiguration):
     request_timeout: Any = DEFAULT_REQUEST_TIMEOUT_SECONDS
     lookback_days: Any = DEFAULT_LOOKBACK_DAYS
     freshness_days: Any = DEFAULT_FRESHNESS_DAYS
+    progress_seconds: Any = DEFAULT_PROGRESS_SECONDS
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class AnalyticsSettings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     freshness_days: int = DEFAULT_FRESHNESS_DAYS
+    progress_seconds: int = DEFAULT_PROGRESS_SECONDS
     api_key: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -111,6 +115,7 @@ def load_settings() -> AnalyticsSettings:
         request_timeout=_parse_seconds("request_timeout", raw.request_timeout),
         lookback_days=_parse_int("lookback_days", raw.lookback_days, 0),
         freshness_days=_parse_int("freshness_days", raw.freshness_days, 0),
+        progress_seconds=_parse_int("progress_seconds", raw.progress_seconds, 0),
         api_key=str(raw.api_key) if raw.api_key else None,
     )
 

@@ -31,6 +31,7 @@ from analytics_assets.declaration import (
 )
 from analytics_assets.http import check_response, get_exact_path, retrying_session
 from analytics_assets.partitions import SyncWindow
+from analytics_assets.progress import RunProgress
 from analytics_assets.records import ApiDataError, check_list_page, check_record
 from analytics_assets.settings import AnalyticsSettings, parse_start_date
 
@@ -56,6 +57,7 @@ def build_source(
     window: SyncWindow,
     *,
     session: Session | None = None,
+    progress: RunProgress | None = None,
 ) -> DltSource:
     """Build the dlt source that loads `window` of every declared resource.
 
@@ -65,7 +67,9 @@ def build_source(
         window: the cursor range `[start, end)` to load.
         session: the HTTP session to send through (see `http.retrying_session`); by default one
             with the declared retry policy and the settings' timeout.
+        progress: where pages and records read are counted; not counted if not given.
     """
+    progress = progress or RunProgress(log=lambda _: None)
     if session is None:
         session = retrying_session(
             retry_policy(declaration, settings),
@@ -76,19 +80,15 @@ def build_source(
     token = _resolve(declaration.token, settings)
     auth = BearerTokenAuth(token=token) if token else None
 
-    readers: dict[tuple[Any, ...], str] = {}
-    reader_of: dict[str, str] = {}
-    for resource in declaration.resources:
-        if resource.is_list:
-            reader_of[resource.name] = readers.setdefault(_read_key(resource), resource.name)
+    reader_of = shared_readers(declaration)
     built: dict[str, DltResource] = {
         resource.name: resource
         for resource in rest_api_resources(
             {
                 "client": {"base_url": base_url, "auth": auth, "session": session},
                 "resources": [
-                    _endpoint_resource(declaration.resource(name), settings, window)
-                    for name in readers.values()
+                    _endpoint_resource(declaration.resource(name), settings, window, progress)
+                    for name in sorted(set(reader_of.values()), key=list(reader_of).index)
                 ],
             }
         )
@@ -105,9 +105,24 @@ def build_source(
                 built[resource.parent.stream],
                 lambda path, hook=hook: get_exact_path(session, base_url, path, auth, hook),
                 settings.content_concurrency,
+                progress,
             )
     ordered = [built[resource.name] for resource in declaration.resources]
     return DltSource.from_data(Schema(SOURCE_NAME), SOURCE_NAME, ordered)
+
+
+def shared_readers(declaration: ApiDeclaration) -> dict[str, str]:
+    """For each list resource, the resource whose read of the endpoint feeds it.
+
+    Resources that read the very same endpoint the very same way share one read: the first one
+    declared reads, the others take its records (`batch_results` takes those of `batches`).
+    """
+    readers: dict[tuple[Any, ...], str] = {}
+    return {
+        resource.name: readers.setdefault(_read_key(resource), resource.name)
+        for resource in declaration.resources
+        if resource.is_list
+    }
 
 
 def column_hints(resource: ResourceDeclaration) -> dict[str, dict[str, Any]]:
@@ -124,14 +139,17 @@ def column_hints(resource: ResourceDeclaration) -> dict[str, dict[str, Any]]:
 
 
 def _endpoint_resource(
-    resource: ResourceDeclaration, settings: AnalyticsSettings, window: SyncWindow
+    resource: ResourceDeclaration,
+    settings: AnalyticsSettings,
+    window: SyncWindow,
+    progress: RunProgress,
 ) -> dict[str, Any]:
     endpoint: dict[str, Any] = {
         "path": resource.path,
         "data_selector": resource.data_selector,
         "params": _params(resource, settings),
         "paginator": _paginator(resource),
-        "response_actions": [_page_check(resource)],
+        "response_actions": [_page_check(resource, progress)],
     }
     if resource.incremental is not None:
         incremental = resource.incremental
@@ -154,12 +172,19 @@ def _endpoint_resource(
     }
 
 
-def _page_check(resource: ResourceDeclaration) -> Callable[[Response], Response]:
+def _page_check(
+    resource: ResourceDeclaration, progress: RunProgress
+) -> Callable[[Response], Response]:
     check_status_and_json = check_response(resource.name)
+    cursor_field = resource.incremental.cursor_field if resource.incremental else None
 
     def check(response: Response) -> Response:
         check_status_and_json(response)
-        check_list_page(resource, urlsplit(response.url).path, response.json())
+        document = response.json()
+        check_list_page(resource, urlsplit(response.url).path, document)
+        records = _select(document, resource.data_selector)
+        last = records[-1].get(cursor_field) if records and cursor_field else None
+        progress.page(resource.name, len(records), last)
         return response
 
     return check
@@ -217,6 +242,7 @@ def _substream_resource(
     parent: DltResource,
     get: Callable[[str], Response],
     concurrency: int,
+    progress: RunProgress,
 ) -> DltResource:
     link = resource.parent
     assert link is not None
@@ -238,6 +264,7 @@ def _substream_resource(
                 )
             row[link.partition_field] = value
             check_record(resource, row)
+        progress.page(resource.name, len(rows))
         return rows
 
     def fetch_page(records: Any) -> Iterator[list[dict[str, Any]]]:
