@@ -27,6 +27,7 @@ from analytics_assets.destination import (
     DESTINATION_POOL,
     analytics_pipeline,
     definitions_pipeline,
+    loader_file_format,
     single_writer,
 )
 from analytics_assets.http import RequestStats, retrying_session
@@ -132,7 +133,7 @@ def build_analytics_assets(
                     context=context,
                     dlt_source=source,
                     dlt_pipeline=pipeline,
-                    loader_file_format="parquet",
+                    loader_file_format=loader_file_format(pipeline),
                 ):
                     name = result.asset_key.path[-1]
                     reader = readers.get(name, name)

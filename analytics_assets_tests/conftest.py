@@ -4,12 +4,14 @@ The settings point at them through dlt's environment provider, as a user's would
 """
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pytest
@@ -29,7 +31,7 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
 class Warehouse:
-    """Reads what landed in the DuckDB file."""
+    """Reads what landed in the DuckDB file (or, as `PostgresWarehouse`, in PostgreSQL)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -57,6 +59,15 @@ class Warehouse:
             ).fetchall()
         return sorted(name for (name,) in found)
 
+    def reset(self) -> None:
+        """Remove everything that landed, as if nothing had run."""
+        for path in (self.path, self.path.with_name(f"{self.path.name}.wal")):
+            path.unlink(missing_ok=True)
+
+    def is_empty(self) -> bool:
+        """True when none of the five tables exists yet."""
+        return not self.path.exists() or not set(TABLES) & set(self.tables())
+
     def column_types(self, table: str) -> dict[str, str]:
         """Column name to DuckDB type."""
         with duckdb.connect(str(self.path), read_only=True) as connection:
@@ -83,21 +94,115 @@ def emulator(emulator_data: EmulatorData) -> Iterator[ApiEmulator]:
         yield running
 
 
+class PostgresWarehouse(Warehouse):
+    """Reads what landed in a PostgreSQL database, with DuckDB's names for the column types."""
+
+    _TYPES: ClassVar[dict[str, str]] = {
+        "character varying": "VARCHAR",
+        "text": "VARCHAR",
+        "bigint": "BIGINT",
+        "jsonb": "JSON",
+        "double precision": "DOUBLE",
+        "boolean": "BOOLEAN",
+    }
+
+    def __init__(self, dsn: str, path: Path) -> None:
+        super().__init__(path)
+        self.dsn = dsn
+
+    def _query(self, sql: str, *params: Any) -> tuple[list[str], list[tuple]]:
+        import psycopg2
+
+        with psycopg2.connect(self.dsn) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            return names, cursor.fetchall()
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        names, rows = self._query(f'select * from analytics."{table}"')
+        return [
+            {k: v for k, v in zip(names, row, strict=True) if not k.startswith("_dlt")}
+            for row in rows
+        ]
+
+    def tables(self) -> list[str]:
+        _, rows = self._query(
+            "select table_name from information_schema.tables where table_schema = 'analytics'"
+        )
+        return sorted(name for (name,) in rows)
+
+    def column_types(self, table: str) -> dict[str, str]:
+        _, rows = self._query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'analytics' and table_name = %s",
+            table,
+        )
+        return {name: self._TYPES.get(kind, kind.upper()) for name, kind in rows}
+
+    def is_empty(self) -> bool:
+        return not set(TABLES) & set(self.tables())
+
+    def reset(self) -> None:
+        import psycopg2
+
+        with psycopg2.connect(self.dsn) as connection, connection.cursor() as cursor:
+            cursor.execute("drop schema if exists analytics cascade")
+            cursor.execute("drop schema if exists analytics_staging cascade")
+
+
 @pytest.fixture
 def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"
 
 
 @pytest.fixture
-def warehouse(warehouse_path: Path) -> Warehouse:
+def destination(request: pytest.FixtureRequest) -> str:
+    """The destination under test: `duckdb`, unless a test is parametrized with `postgres`."""
+    return getattr(request, "param", "duckdb")
+
+
+@pytest.fixture
+def postgres_database(destination: str) -> Iterator[str | None]:
+    """A fresh database on the test PostgreSQL server, dropped afterwards (postgres only)."""
+    if destination != "postgres":
+        yield None
+        return
+    server = os.environ.get("ANALYTICS_TEST_POSTGRES_DSN")
+    if not server:
+        message = "ANALYTICS_TEST_POSTGRES_DSN is not set: run `make postgres-up` and export it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    import psycopg2
+
+    name = f"analytics_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"create database {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"drop database {name} with (force)")
+        admin.close()
+
+
+@pytest.fixture
+def warehouse(warehouse_path: Path, postgres_database: str | None) -> Warehouse:
+    if postgres_database:
+        return PostgresWarehouse(postgres_database, warehouse_path)
     return Warehouse(warehouse_path)
 
 
 @pytest.fixture
 def analytics_env(
-    monkeypatch: pytest.MonkeyPatch, emulator: ApiEmulator, warehouse_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: ApiEmulator,
+    warehouse_path: Path,
+    postgres_database: str | None,
 ) -> dict[str, str]:
-    """Point the project at the emulator and the DuckDB file through environment variables."""
+    """Point the project at the emulator and the destination through environment variables."""
     env = {
         "SOURCES__ANALYTICS__BASE_URL": emulator.url,
         "SOURCES__ANALYTICS__API_KEY": API_KEY,
@@ -105,6 +210,9 @@ def analytics_env(
         "SOURCES__ANALYTICS__LIMIT": str(PAGE_LIMIT),
         "DESTINATION__DUCKDB__CREDENTIALS": str(warehouse_path),
     }
+    if postgres_database:
+        env["ANALYTICS__DESTINATION"] = "postgres"
+        env["DESTINATION__POSTGRES__CREDENTIALS"] = postgres_database
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

@@ -25,6 +25,11 @@ from analytics_assets_tests.conftest import (
 
 DAY_KEYS = [f"{FIRST_DAY + timedelta(days=offset):%Y-%m-%d}" for offset in range(DAYS)]
 
+# The same exactness tests, against DuckDB and against a real PostgreSQL server.
+pytestmark = pytest.mark.parametrize(
+    "destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
 
 def truth(data: EmulatorData, table: str, start: Any, end: Any) -> list[dict[str, Any]]:
     """The records of `table` the emulator holds for `[start, end)`."""
@@ -146,13 +151,16 @@ def test_rerunning_a_day_never_duplicates_and_never_removes_other_days(
 
 
 def test_a_range_run_equals_the_union_of_its_days(
-    analytics_env, monkeypatch, tmp_path, emulator, emulator_data, dagster_instance
+    analytics_env, emulator, emulator_data, warehouse, dagster_instance
 ):
-    range_warehouse = Warehouse(tmp_path / "range.duckdb")
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(range_warehouse.path))
+    for partition in DAY_KEYS[:3]:
+        assert run_daily_job(dagster_instance, partition=partition).success
+    by_days = {table: landed_ids(warehouse, table) for table in TABLES}
+    warehouse.reset()
+
     result = run_daily_job(dagster_instance, tags=range_tags("2024-03-01", "2024-03-03"))
+
     assert result.success
-    assert len(dagster_instance.get_runs()) == 1, "a range of days runs as one run"
     materialized = {
         (event.materialization.asset_key, event.materialization.partition)
         for event in result.get_asset_materialization_events()
@@ -161,19 +169,11 @@ def test_a_range_run_equals_the_union_of_its_days(
         (AssetKey(["analytics", table]), partition)
         for table in TABLES
         for partition in DAY_KEYS[:3]
-    }
-
-    days_warehouse = Warehouse(tmp_path / "days.duckdb")
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(days_warehouse.path))
-    for partition in DAY_KEYS[:3]:
-        assert run_daily_job(dagster_instance, partition=partition).success
-
+    }, "a range of days runs as one run"
     start, end = window(FIRST_DAY, days=3)
     for table in TABLES:
-        assert landed_ids(range_warehouse, table) == landed_ids(days_warehouse, table), table
-        assert landed_ids(range_warehouse, table) == expected_ids(
-            emulator_data, table, start, end
-        ), table
+        assert landed_ids(warehouse, table) == by_days[table], table
+        assert landed_ids(warehouse, table) == expected_ids(emulator_data, table, start, end), table
 
 
 def list_pages_needed(records_newest_first: list[dict[str, Any]], start: Any, limit: int) -> int:
