@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint dev clean
+.PHONY: install demo test lint dev postgres-up clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,11 @@ test: lint
 dev: install
 	mkdir -p .dagster_home
 	DAGSTER_HOME="$(CURDIR)/.dagster_home" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev
+
+# Install (Debian's package) and start PostgreSQL on loopback for the tests; needs root.
+# Then: export ANALYTICS_TEST_POSTGRES_DSN=postgresql://analytics:analytics@127.0.0.1:5432/analytics
+postgres-up:
+	bash scripts/postgres-up.sh
 
 clean:
 	rm -rf $(VENV) .demo .dagster_home .pytest_cache .ruff_cache

@@ -1,0 +1,173 @@
+"""The production instance (deploy/dagster.yaml), for real.
+
+Storage on PostgreSQL, the daemon, the queued run coordinator and the pool, running a 7-day
+backfill to exact data.
+"""
+
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+from analytics_assets_tests.api_emulator import day
+from analytics_assets_tests.conftest import DAGSTER, TABLES, window
+from analytics_assets_tests.test_daily_sync import expected_ids, landed_ids
+
+pytestmark = pytest.mark.postgres
+REPOSITORY = Path(__file__).resolve().parents[1]
+DAGSTER_DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
+START, SUCCESS = DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS
+
+
+@pytest.fixture
+def instance_database() -> Iterator[str]:
+    server = os.environ.get("ANALYTICS_TEST_POSTGRES_DSN")
+    if not server:
+        message = "ANALYTICS_TEST_POSTGRES_DSN is not set: run `make postgres-up` and export it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    import psycopg2
+
+    name = f"dagster_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"create database {name}")
+    try:
+        yield (
+            server.replace("postgresql://", "postgresql+psycopg2://").rsplit("/", 1)[0] + f"/{name}"
+        )
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"drop database {name} with (force)")
+        admin.close()
+
+
+@pytest.fixture
+def production_home(tmp_path, instance_database, monkeypatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPOSITORY / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", instance_database)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_the_production_instance_stores_events_in_postgres_through_psycopg2(production_home):
+    with DagsterInstance.get() as instance:
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        run = instance.create_run_for_job(job_def=_noop_job(), run_id=str(uuid.uuid4()))
+        # Storing an event sends NOTIFY run_events: the step that breaks under psycopg 3.
+        instance.report_engine_event("stored through psycopg2", run)
+        messages = [
+            e.dagster_event.message for e in instance.all_logs(run.run_id) if e.dagster_event
+        ]
+    assert "stored through psycopg2" in messages
+    assert os.environ["DAGSTER_POSTGRES_URL"].startswith("postgresql+psycopg2://")
+
+
+def _noop_job():
+    from dagster import job, op
+
+    @op
+    def noop() -> None:
+        """Nothing."""
+
+    @job
+    def noop_job() -> None:
+        noop()
+
+    return noop_job
+
+
+def test_a_seven_day_backfill_through_the_daemon_lands_exactly(
+    analytics_env, production_home, tmp_path, emulator_data, warehouse
+):
+    log = (tmp_path / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [DAGSTER_DAEMON, "run", "-w", str(REPOSITORY / "workspace.yaml")],
+        cwd=REPOSITORY,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        submitted = subprocess.run(
+            [
+                DAGSTER,
+                "job",
+                "backfill",
+                "-w",
+                str(REPOSITORY / "workspace.yaml"),
+                "-j",
+                "analytics_daily_job",
+                "--from",
+                "2024-03-01",
+                "--to",
+                "2024-03-07",
+                "--noprompt",
+            ],
+            cwd=REPOSITORY,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert submitted.returncode == 0, submitted.stdout[-2000:] + submitted.stderr[-2000:]
+        deadline = time.monotonic() + 300
+        with DagsterInstance.get() as instance:
+            while True:
+                backfills = instance.get_backfills()
+                runs = instance.get_runs()
+                if (
+                    backfills
+                    and runs
+                    and all(r.is_finished for r in runs)
+                    and (backfills[0].status.value not in ("REQUESTED",))
+                ):
+                    break
+                assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, (
+                    f"backfill not done: {[b.status for b in backfills]}, "
+                    f"{[r.status for r in runs]}"
+                )
+                time.sleep(1)
+            statuses = [run.status for run in instance.get_runs()]
+            steps = sorted(
+                (
+                    min(e.timestamp for e in logs if e.dagster_event.event_type == START),
+                    max(e.timestamp for e in logs if e.dagster_event.event_type == SUCCESS),
+                )
+                for logs in (
+                    [
+                        e
+                        for e in instance.all_logs(run.run_id)
+                        if e.dagster_event is not None and e.step_key == "analytics_api"
+                    ]
+                    for run in instance.get_runs()
+                )
+            )
+    finally:
+        os.killpg(daemon.pid, signal.SIGKILL)
+        daemon.wait(timeout=30)
+        log.close()
+
+    # A job backfill runs each day on its own; the pool lets one load run at a time.
+    assert statuses == [DagsterRunStatus.SUCCESS] * 7
+    for (_, earlier_end), (later_start, _) in itertools.pairwise(steps):
+        assert later_start >= earlier_end, "two loads ran at once despite the pool limit"
+    start, end = window(day("2024-03-01"), days=7)
+    for table in TABLES:
+        assert landed_ids(warehouse, table) == expected_ids(emulator_data, table, start, end), table
