@@ -5,8 +5,11 @@ The settings point at them through dlt's environment provider, as a user's would
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -15,6 +18,7 @@ from typing import Any, ClassVar
 
 import duckdb
 import pytest
+import requests
 from dagster import DagsterInstance, ExecuteInProcessResult
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
@@ -28,6 +32,7 @@ DAYS = 4
 PAGE_LIMIT = 7
 TABLES = ("models", "files", "file_contents", "batches", "batch_results")
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 class Warehouse:
@@ -305,3 +310,60 @@ def run_cli(tags: dict[str, str], *, cwd: Path, env: dict[str, str]) -> subproce
         timeout=300,
         check=False,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dagster_dev(analytics_env, tmp_path) -> Iterator[str]:
+    """`dagster dev` on workspace.yaml, loopback and a free port; yields its URL.
+
+    Its whole process group is killed afterwards, also when the test fails, and the teardown
+    checks that no process of it is left.
+    """
+    home = cli_home(tmp_path)
+    port = free_port()
+    log = (tmp_path / "dagster_dev.log").open("w")
+    process = subprocess.Popen(
+        [
+            DAGSTER,
+            "dev",
+            "-w",
+            str(REPOSITORY / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPOSITORY,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
+            try:
+                if requests.get(f"{url}/server_info", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "dagster dev did not start within 180 s"
+            time.sleep(0.5)
+        yield url
+    finally:
+        # dagster dev can ignore SIGTERM for a long time: end its whole process group.
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        log.close()
+        left = subprocess.run(
+            ["pgrep", "-f", str(home)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert left == [], f"processes of dagster dev left behind: {left}"

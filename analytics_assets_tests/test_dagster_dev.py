@@ -4,16 +4,8 @@ This drives the webserver through the same GraphQL API the UI uses; the browser 
 exercised by the UI tests.
 """
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import requests
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
@@ -21,59 +13,7 @@ from dagster_graphql import DagsterGraphQLClient
 from analytics_assets_tests.api_emulator import day
 from analytics_assets_tests.conftest import Warehouse, window
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 ASSET_GRAPH_QUERY = "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def dagster_dev(analytics_env, tmp_path) -> Iterator[str]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    port = free_port()
-    log = (tmp_path / "dagster_dev.log").open("w")
-    process = subprocess.Popen(
-        [
-            DAGSTER,
-            "dev",
-            "-w",
-            str(REPOSITORY / "workspace.yaml"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=REPOSITORY,
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "dagster dev did not start within 180 s"
-            time.sleep(0.5)
-        yield url
-    finally:
-        # dagster dev can ignore SIGTERM for a long time: end its whole process group.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_dagster_dev_shows_the_assets_and_materializes_a_partition(
