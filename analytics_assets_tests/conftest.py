@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -166,12 +167,12 @@ def destination(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "duckdb")
 
 
-@pytest.fixture
-def postgres_database(destination: str) -> Iterator[str | None]:
-    """A fresh database on the test PostgreSQL server, dropped afterwards (postgres only)."""
-    if destination != "postgres":
-        yield None
-        return
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """Create a database on the test PostgreSQL server, yield its DSN, drop it afterwards.
+
+    Fails in CI and skips elsewhere when ANALYTICS_TEST_POSTGRES_DSN is not set.
+    """
     server = os.environ.get("ANALYTICS_TEST_POSTGRES_DSN")
     if not server:
         message = "ANALYTICS_TEST_POSTGRES_DSN is not set: run `make postgres-up` and export it"
@@ -180,7 +181,7 @@ def postgres_database(destination: str) -> Iterator[str | None]:
         pytest.skip(message)
     import psycopg2
 
-    name = f"analytics_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(server)
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -191,6 +192,16 @@ def postgres_database(destination: str) -> Iterator[str | None]:
         with admin.cursor() as cursor:
             cursor.execute(f"drop database {name} with (force)")
         admin.close()
+
+
+@pytest.fixture
+def postgres_database(destination: str) -> Iterator[str | None]:
+    """A fresh database for the destination when the test runs against PostgreSQL."""
+    if destination != "postgres":
+        yield None
+        return
+    with fresh_postgres_database("analytics_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from analytics_assets_tests.api_emulator import ApiEmulator, day, generate_data
+from analytics_assets_tests.api_emulator.data import BATCH_STATUSES
 from analytics_assets_tests.conftest import API_KEY
 
 
@@ -34,16 +35,7 @@ def test_the_openai_client_lists_batches(client, emulator_data):
     batches = list(client.batches.list(limit=100))
 
     assert sorted(b.id for b in batches) == sorted(b["id"] for b in emulator_data.batches)
-    assert {b.status for b in batches} <= {
-        "validating",
-        "failed",
-        "in_progress",
-        "finalizing",
-        "completed",
-        "expired",
-        "cancelling",
-        "cancelled",
-    }
+    assert {b.status for b in batches} <= set(BATCH_STATUSES)
 
 
 def test_a_wrong_key_is_refused_with_401_in_the_error_envelope(emulator):

@@ -1,48 +1,30 @@
 """`dagster job execute` end to end, as users and scripts run it, into the default DuckDB file."""
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus
 
 from analytics_assets_tests.api_emulator import day
-from analytics_assets_tests.conftest import TABLES, Warehouse, range_tags, window
-
-DAGSTER = str(Path(sys.executable).parent / "dagster")
+from analytics_assets_tests.conftest import (
+    TABLES,
+    Warehouse,
+    cli_home,
+    range_tags,
+    run_cli,
+    window,
+)
 
 
 def dagster_job_execute(tags: dict[str, str], *, cwd: Path, env: dict[str, str]) -> None:
-    completed = subprocess.run(
-        [
-            DAGSTER,
-            "job",
-            "execute",
-            "-m",
-            "analytics_assets",
-            "-j",
-            "analytics_daily_job",
-            "--tags",
-            json.dumps(tags),
-        ],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = run_cli(tags, cwd=cwd, env=env)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
 
 def test_the_daily_job_runs_from_the_cli_for_a_day_and_for_a_range(
     analytics_env, tmp_path, emulator_data
 ):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = cli_home(tmp_path)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     # Without DESTINATION__DUCKDB__CREDENTIALS the data lands in the default file.
     env.pop("DESTINATION__DUCKDB__CREDENTIALS")

@@ -19,38 +19,25 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from analytics_assets_tests.api_emulator import day
-from analytics_assets_tests.conftest import DAGSTER, TABLES, window
+from analytics_assets_tests.conftest import (
+    DAGSTER,
+    REPOSITORY,
+    TABLES,
+    fresh_postgres_database,
+    window,
+)
 from analytics_assets_tests.test_daily_sync import expected_ids, landed_ids
 
 pytestmark = pytest.mark.postgres
-REPOSITORY = Path(__file__).resolve().parents[1]
 DAGSTER_DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
 START, SUCCESS = DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS
 
 
 @pytest.fixture
 def instance_database() -> Iterator[str]:
-    server = os.environ.get("ANALYTICS_TEST_POSTGRES_DSN")
-    if not server:
-        message = "ANALYTICS_TEST_POSTGRES_DSN is not set: run `make postgres-up` and export it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    import psycopg2
-
-    name = f"dagster_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"create database {name}")
-    try:
-        yield (
-            server.replace("postgresql://", "postgresql+psycopg2://").rsplit("/", 1)[0] + f"/{name}"
-        )
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"drop database {name} with (force)")
-        admin.close()
+    """A fresh database for the instance's storage, named with the psycopg2 driver."""
+    with fresh_postgres_database("dagster_test") as dsn:
+        yield dsn.replace("postgresql://", "postgresql+psycopg2://")
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ Not in output, logs, event storage, metadata, errors, dlt's working directory or
 destination; and never over plain http to a host that is not loopback.
 """
 
-import json
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import dlt
@@ -21,8 +18,7 @@ from analytics_assets.resources_spec import ANALYTICS_API
 from analytics_assets.settings import AnalyticsSettings, AnalyticsSettingsError, load_settings
 from analytics_assets.source import build_source
 from analytics_assets_tests.api_emulator import day
-
-DAGSTER = str(Path(sys.executable).parent / "dagster")
+from analytics_assets_tests.conftest import cli_home, run_cli
 
 
 def files_holding(root: Path, needle: bytes) -> list[str]:
@@ -38,10 +34,9 @@ def test_the_key_appears_in_no_byte_written_by_a_good_and_a_refused_run(
 ):
     key = f"sk-secret-{secrets.token_hex(16)}"
     emulator.api_key = key
-    home, scratch, work = tmp_path / "home", tmp_path / "tmp", tmp_path / "work"
-    for folder in (home, scratch, work):
+    home, scratch, work = cli_home(tmp_path), tmp_path / "tmp", tmp_path / "work"
+    for folder in (scratch, work):
         folder.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         "SOURCES__ANALYTICS__API_KEY": key,
@@ -53,25 +48,7 @@ def test_the_key_appears_in_no_byte_written_by_a_good_and_a_refused_run(
     outputs = []
     for partition, accepted_key in (("2024-03-02", key), ("2024-03-03", "sk-another-key")):
         emulator.api_key = accepted_key
-        completed = subprocess.run(
-            [
-                DAGSTER,
-                "job",
-                "execute",
-                "-m",
-                "analytics_assets",
-                "-j",
-                "analytics_daily_job",
-                "--tags",
-                json.dumps({"dagster/partition": partition}),
-            ],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        completed = run_cli({"dagster/partition": partition}, cwd=work, env=env)
         outputs.append(completed)
     good, refused = outputs
     assert good.returncode == 0, good.stderr[-2000:]
@@ -97,7 +74,7 @@ def test_the_key_appears_in_no_byte_written_by_a_good_and_a_refused_run(
     assert files_holding(tmp_path, key.encode()) == []
     # The same search does find what the runs did write, such as the URL they logged.
     assert any(
-        "dagster_home" in p or "home" in p for p in files_holding(tmp_path, emulator.url.encode())
+        p.startswith("dagster_home/") for p in files_holding(tmp_path, emulator.url.encode())
     )
     with DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
