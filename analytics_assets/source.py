@@ -207,10 +207,17 @@ def _shared_read_resource(resource: ResourceDeclaration, reader: DltResource) ->
     def same_records(records: Any) -> Any:
         return records
 
+    return _transformer(resource, same_records, reader)
+
+
+def _transformer(
+    resource: ResourceDeclaration, transform: Callable[..., Any], parent: DltResource
+) -> DltResource:
+    """A dlt transformer of `parent` that loads into `resource`'s table with its hints."""
     return dlt.transformer(
-        same_records,
+        transform,
         name=resource.name,
-        data_from=reader,
+        data_from=parent,
         primary_key=resource.primary_key,
         write_disposition=resource.write_disposition,
         columns=column_hints(resource),
@@ -272,14 +279,7 @@ def _substream_resource(
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(page)))) as pool:
             yield from pool.map(fetch, page)
 
-    return dlt.transformer(
-        fetch_page,
-        name=resource.name,
-        data_from=parent,
-        primary_key=resource.primary_key,
-        write_disposition=resource.write_disposition,
-        columns=column_hints(resource),
-    )
+    return _transformer(resource, fetch_page, parent)
 
 
 def _select(document: Any, data_selector: str) -> list[Any]:
