@@ -47,6 +47,10 @@ def production_home(tmp_path, instance_database, monkeypatch) -> Path:
     shutil.copy(REPOSITORY / "deploy" / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", instance_database)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # Create the storage's tables now: the daemon and the backfill command starting together
+    # would race to create them (seen: `type "jobs" already exists`).
+    with DagsterInstance.get():
+        pass
     return home
 
 
