@@ -241,8 +241,14 @@ def dagster_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with DagsterInstance.get() as instance:
+    # Not entered as a context manager: entering puts the instance's state storage in a context
+    # variable that `dispose` never resets, so a later definitions load could find it after the
+    # instance is gone ("Attempted to resolve undefined DagsterInstance weakref", seen in CI).
+    instance = DagsterInstance.get()
+    try:
         yield instance
+    finally:
+        instance.dispose()
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

@@ -3,6 +3,9 @@
 # the tests use (`analytics`, password `analytics`; databases `analytics`, `analytics_dagster`).
 # Needs root (apt-get, the postgres system user). Prints the DSN for ANALYTICS_TEST_POSTGRES_DSN.
 set -euo pipefail
+# Only the DSN goes to stdout: callers capture it, and pg_ctlcluster and friends talk (for
+# instance "Removed stale pid file.", which once became the DSN in CI).
+exec 3>&1 1>&2
 
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   apt-get update -qq
@@ -30,4 +33,4 @@ for database in analytics analytics_dagster; do
     su postgres -c "createdb -O analytics $database"
   fi
 done
-echo "postgresql://analytics:analytics@127.0.0.1:5432/analytics"
+echo "postgresql://analytics:analytics@127.0.0.1:5432/analytics" >&3
