@@ -1,7 +1,7 @@
 """The five API resources as Dagster software-defined assets, built with dagster-dlt."""
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     MetadataValue,
+    Out,
     PartitionsDefinition,
     TableColumn,
     TableColumnConstraints,
@@ -37,6 +38,7 @@ from analytics_assets.settings import load_settings
 from analytics_assets.source import build_source, retry_policy, shared_readers
 
 KEY_PREFIX = "analytics"
+DLT_HANDLE_PREFIX = "dagster_dlt/"
 GROUP_NAME = "analytics"
 
 
@@ -73,6 +75,8 @@ class AnalyticsTranslator(DagsterDltTranslator):
             deps=deps,
             group_name=GROUP_NAME,
             description=resource.description,
+            owners=[*spec.owners, *resource.owners],
+            tags={**spec.tags, **resource.tags},
             metadata={
                 **spec.metadata,
                 **TableMetadataSet(
@@ -100,12 +104,13 @@ def build_analytics_assets(
         described_source: a source built from the declaration, only read for its resources;
             each run builds its own source for its window.
     """
+    translator = AnalyticsTranslator(declaration=declaration)
 
     @dlt_assets(
         dlt_source=described_source,
         dlt_pipeline=definitions_pipeline(),
         name="analytics_api",
-        dagster_dlt_translator=AnalyticsTranslator(declaration=declaration),
+        dagster_dlt_translator=translator,
         partitions_def=partitions_def,
         pool=DESTINATION_POOL,
     )
@@ -133,6 +138,7 @@ def build_analytics_assets(
                     context=context,
                     dlt_source=source,
                     dlt_pipeline=pipeline,
+                    dagster_dlt_translator=translator,
                     loader_file_format=loader_file_format(pipeline),
                 ):
                     name = result.asset_key.path[-1]
@@ -156,4 +162,32 @@ def build_analytics_assets(
             f"Read {progress.summary()}; sent {stats.requests} requests, {stats.retries} retries"
         )
 
-    return analytics_api
+    return _without_dlt_handles(analytics_api)
+
+
+def _without_dlt_handles(assets_def: AssetsDefinition) -> AssetsDefinition:
+    """The same assets without dagster-dlt's `dagster_dlt/*` metadata entries.
+
+    dagster-dlt stores the source, pipeline and translator objects as metadata of every spec and
+    of the op's outputs so that its resource can find them; this project's run passes all three
+    explicitly, and as metadata they only show in the UI as "(unserializable)". Dagster merges the
+    outputs' metadata back into the specs, so both are rebuilt.
+    """
+
+    def kept(metadata: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in metadata.items() if not k.startswith(DLT_HANDLE_PREFIX)}
+
+    op = assets_def.op
+    outs = {
+        output.name: Out.from_definition(output)._replace(metadata=kept(output.metadata))
+        for output in op.output_defs
+    }
+    return AssetsDefinition.dagster_internal_init(
+        **{
+            **assets_def.get_attributes_dict(),
+            "node_def": op.with_replaced_properties(name=op.name, outs=outs),
+            "specs": [
+                spec.replace_attributes(metadata=kept(spec.metadata)) for spec in assets_def.specs
+            ],
+        }
+    )

@@ -5,6 +5,7 @@ partition field that nothing fills fails here, when definitions load, with an er
 the resource and the key.
 """
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ _CLIENT_KEYS = {"base_url", "auth", "paginator"}
 _AUTH_KEYS = {"type", "token"}
 _PAGINATOR_KEYS = {"type", "cursor_path", "cursor_param", "has_more_path"}
 _ERROR_HANDLER_KEYS = {"type", "retry_statuses", "max_retries", "backoff_factor"}
-_DEFAULT_KEYS = {"primary_key", "write_disposition"}
+_DEFAULT_KEYS = {"primary_key", "write_disposition", "owners", "tags"}
 _RESOURCE_KEYS = {
     "name",
     "description",
@@ -45,6 +46,8 @@ _RESOURCE_KEYS = {
     "partition_router",
     "primary_key",
     "write_disposition",
+    "owners",
+    "tags",
 }
 _ENDPOINT_KEYS = {"path", "data_selector", "params", "paginator", "limit_max"}
 _INCREMENTAL_KEYS = {
@@ -58,6 +61,8 @@ _INCREMENTAL_KEYS = {
 _ROUTER_KEYS = {"type", "parent_stream_configs"}
 _PARENT_KEYS = {"stream", "parent_key", "partition_field"}
 _SCHEMA_KEYS = {"primary_key", "fields"}
+_TAG_KEY = re.compile(r"([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}")
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{0,63}")
 
 
 class DeclarationError(ValueError):
@@ -118,6 +123,8 @@ class ResourceDeclaration:
     incremental: IncrementalSync | None
     parent: ParentStream | None
     columns: tuple[Column, ...]
+    owners: tuple[str, ...] = ()
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def is_list(self) -> bool:
@@ -315,7 +322,39 @@ def _parse_resource(
         incremental=incremental,
         parent=parent,
         columns=columns,
+        owners=_parse_owners(where, raw.get("owners", defaults.get("owners", []))),
+        tags={
+            **_parse_tags("resource_defaults", defaults.get("tags", {})),
+            **_parse_tags(where, raw.get("tags", {})),
+        },
     )
+
+
+def _parse_owners(where: str, raw: Any) -> tuple[str, ...]:
+    # Dagster's own rule for asset owners, checked here so the error names the resource.
+    if not isinstance(raw, list):
+        raise DeclarationError(f"{where}: owners must be a list, got {type(raw).__name__}")
+    for owner in raw:
+        if not isinstance(owner, str) or not (
+            re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", owner) or re.fullmatch(r"team:\S+", owner)
+        ):
+            raise DeclarationError(
+                f"{where}: owner {owner!r} must be an email address or 'team:<name>'"
+            )
+    return tuple(raw)
+
+
+def _parse_tags(where: str, raw: Any) -> dict[str, str]:
+    tags = _mapping(f"{where}: tags", raw)
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise DeclarationError(f"{where}: tags.{key} must map a string to a string")
+        if not _TAG_KEY.fullmatch(key) or not _TAG_VALUE.fullmatch(value):
+            raise DeclarationError(
+                f"{where}: tags.{key}={value!r}: keys and values take letters, digits, '_', "
+                "'-' and '.', at most 63 characters; a key may have one 'prefix/' (Dagster's rule)"
+            )
+    return dict(tags)
 
 
 def _parse_incremental(where: str, raw: Any) -> IncrementalSync | None:

@@ -45,7 +45,13 @@ ANALYTICS_API: dict[str, Any] = {
             "has_more_path": "has_more",
         },
     },
-    "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
+    "resource_defaults": {
+        "primary_key": "id",
+        "write_disposition": "merge",
+        # Shown on every asset in the UI and usable in asset selections (`tag:source=...`).
+        # `owners` (emails or 'team:<name>') can be set here or per resource as well.
+        "tags": {"source": "analytics_api"},
+    },
     "error_handler": {
         "type": "retry",
         "retry_statuses": [429, 500, 502, 503, 504],

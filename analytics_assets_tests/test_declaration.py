@@ -114,6 +114,16 @@ def test_the_seed_declaration_parses_into_five_resources():
             id="unknown-top-level-key",
         ),
         pytest.param(
+            lambda d: resource(d, "files").update(owners=["data platform"]),
+            "resource 'files': owner 'data platform' must be an email address or 'team:<name>'",
+            id="bad-owner",
+        ),
+        pytest.param(
+            lambda d: d["resource_defaults"].update(tags={"source": "analytics api"}),
+            "resource_defaults: tags.source='analytics api': keys and values take letters",
+            id="bad-tag-value",
+        ),
+        pytest.param(
             lambda d: d["schema"].pop("batches"),
             "resource 'batches': schema.batches is missing",
             id="missing-schema",

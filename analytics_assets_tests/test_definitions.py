@@ -1,12 +1,17 @@
 """What Dagster sees: the five fixed asset keys, their edge, partitions and the daily job."""
 
+import copy
 import subprocess
 import sys
 
 from dagster import AssetKey, DailyPartitionsDefinition
+from dagster._core.remote_representation.external_data import RepositorySnap
 
 import analytics_assets
 from analytics_assets.automation import DAILY_JOB_NAME
+from analytics_assets.definitions import build_definitions
+from analytics_assets.resources_spec import ANALYTICS_API
+from analytics_assets_tests.conftest import TABLES
 
 EXPECTED_KEYS = {
     AssetKey(["analytics", name])
@@ -67,6 +72,26 @@ def test_asset_specs_carry_the_declared_column_schema_and_kinds(analytics_env):
     ]
     assert {"dlt", "duckdb"} <= set(node.kinds)
     assert node.description
+
+
+def test_the_ui_sees_serializable_metadata_tags_and_owners_only(analytics_env, monkeypatch):
+    declaration = copy.deepcopy(ANALYTICS_API)
+    declaration["resource_defaults"]["owners"] = ["team:data-platform"]
+    next(r for r in declaration["resources"] if r["name"] == "files")["tags"] = {"pii": "no"}
+    defs = build_definitions(declaration)
+
+    snapshot = RepositorySnap.from_def(defs.get_repository_def())
+
+    nodes = {node.asset_key: node for node in snapshot.asset_nodes}
+    for name in TABLES:
+        node = nodes[AssetKey(["analytics", name])]
+        assert not [k for k in node.metadata if k.startswith("dagster_dlt/")]
+        assert not [k for k, v in node.metadata.items() if "unserializable" in str(v)]
+        assert {"dagster/column_schema", "dagster/table_name"} <= set(node.metadata)
+        assert node.owners == ["team:data-platform"]
+        assert node.tags["source"] == "analytics_api"
+    assert nodes[AssetKey(["analytics", "files"])].tags["pii"] == "no"
+    assert "pii" not in nodes[AssetKey(["analytics", "batches"])].tags
 
 
 def test_importing_the_package_reads_no_settings_and_writes_nothing(tmp_path):

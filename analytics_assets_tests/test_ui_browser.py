@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics_assets.resources_spec import ANALYTICS_API
 from analytics_assets_tests.api_emulator import day
 from analytics_assets_tests.conftest import REPOSITORY, window
 
@@ -62,6 +63,12 @@ def dismiss_community_dialog(page) -> None:
         page.get_by_role("button", name="Skip").click(timeout=5_000)
 
 
+def declared_description(name: str) -> str:
+    """The description the declaration gives a resource, as the UI should show it."""
+    resource = next(r for r in ANALYTICS_API["resources"] if r["name"] == name)
+    return resource["description"].replace("`", "")
+
+
 def test_a_person_materializes_a_day_from_the_ui(dagster_dev, page, emulator_data, warehouse):
     ARTIFACTS.mkdir(exist_ok=True)
     started = time.monotonic()
@@ -75,6 +82,12 @@ def test_a_person_materializes_a_day_from_the_ui(dagster_dev, page, emulator_dat
     page.goto(f"{dagster_dev}/assets/analytics/file_contents", wait_until="networkidle")
     page.get_by_text("Upstream assets").wait_for()
     page.locator("a[href*='/assets/analytics/files']").first.wait_for()
+    page.get_by_text("glossary", exact=True).first.wait_for()  # the declared column schema
+    page.get_by_text("analytics_api").first.wait_for()  # the declared `source` tag
+    body = page.inner_text("body")
+    assert "unserializable" not in body
+    assert declared_description("file_contents") in body
+    page.screenshot(path=str(ARTIFACTS / "ui-asset-file-contents.png"), full_page=True)
 
     page.goto(f"{dagster_dev}/assets/analytics/files?view=partitions", wait_until="networkidle")
     page.get_by_text("2026-12-01", exact=True).first.wait_for()
