@@ -24,7 +24,6 @@ from dlt.common.typing import TSecretStrValue
 SETTINGS_SECTIONS = ("sources", "analytics")
 START_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DEFAULT_BASE_URL = "https://api.openai.com"
-DEFAULT_LIMIT = 100
 DEFAULT_CONTENT_CONCURRENCY = 8
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
 DEFAULT_LOOKBACK_DAYS = 1
@@ -41,7 +40,7 @@ class _AnalyticsConfiguration(BaseConfiguration):
     api_key: TSecretStrValue | None = None
     base_url: str = DEFAULT_BASE_URL
     start_date: str | None = None
-    limit: Any = DEFAULT_LIMIT
+    limit: str | None = None
     content_concurrency: Any = DEFAULT_CONTENT_CONCURRENCY
     max_retries: int | None = None
     backoff_factor: float | None = None
@@ -61,7 +60,8 @@ class AnalyticsSettings:
 
     base_url: str
     start_date: datetime
-    limit: int = DEFAULT_LIMIT
+    # None: the largest page each endpoint accepts (its declared `limit_max`).
+    limit: int | None = None
     content_concurrency: int = DEFAULT_CONTENT_CONCURRENCY
     max_retries: int | None = None
     backoff_factor: float | None = None
@@ -102,7 +102,7 @@ def load_settings() -> AnalyticsSettings:
     return AnalyticsSettings(
         base_url=_parse_base_url(raw.base_url),
         start_date=parse_start_date(raw.start_date),
-        limit=_parse_positive_int("limit", raw.limit),
+        limit=None if raw.limit in (None, "") else _parse_positive_int("limit", raw.limit),
         content_concurrency=_parse_positive_int("content_concurrency", raw.content_concurrency),
         max_retries=(
             None if raw.max_retries is None else _parse_int("max_retries", raw.max_retries, 0)

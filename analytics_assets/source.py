@@ -238,9 +238,12 @@ def _paginator(resource: ResourceDeclaration) -> dict[str, Any]:
 
 def _params(resource: ResourceDeclaration, settings: AnalyticsSettings) -> dict[str, Any]:
     params = {key: _resolve(value, settings) for key, value in resource.params.items()}
-    if resource.limit_max is not None and isinstance(params.get("limit"), int):
-        # Each endpoint has its own largest page (files 10000, batches 100).
-        params["limit"] = min(params["limit"], resource.limit_max)
+    if "limit" in params and resource.limit_max is not None:
+        # Each endpoint has its own largest page (files 10000, batches 100); without a
+        # configured limit, the largest page means the fewest requests.
+        params["limit"] = min(params["limit"] or resource.limit_max, resource.limit_max)
+    if params.get("limit") is None:
+        params.pop("limit", None)
     return params
 
 

@@ -217,6 +217,23 @@ def test_the_requests_sent_page_newest_first_and_stop_past_the_window(
     assert all(r.status == 200 and r.authorized for r in emulator.requests)
 
 
+def test_without_a_configured_limit_each_endpoint_is_read_in_its_largest_pages(
+    analytics_env, monkeypatch, emulator: ApiEmulator, emulator_data, warehouse, dagster_instance
+):
+    monkeypatch.delenv("SOURCES__ANALYTICS__LIMIT")
+    partition = "2024-03-02"
+
+    assert run_daily_job(dagster_instance, partition=partition).success
+
+    # 120 files fit one page of 10000; 60 batches need one page of 100.
+    assert [r.query for r in emulator.requests_to("/v1/files")] == [
+        {"limit": "10000", "order": "desc"}
+    ]
+    assert [r.query for r in emulator.requests_to("/v1/batches")] == [{"limit": "100"}]
+    start, end = window(day(partition))
+    assert warehouse.ids("files") == sorted(f["id"] for f in emulator_data.files_in(start, end))
+
+
 def test_file_ids_are_percent_encoded_as_one_path_segment(
     analytics_env, emulator: ApiEmulator, emulator_data, warehouse, dagster_instance
 ):
