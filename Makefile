@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint dev postgres-up clean
+.PHONY: install demo test lint bench dev postgres-up clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ lint: install
 
 test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+
+# The benchmark at full volume (several minutes); BENCHMARKS.md records a run.
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m analytics_assets_tests.bench
 
 dev: install
 	mkdir -p .dagster_home
