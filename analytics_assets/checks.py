@@ -9,6 +9,7 @@ keys in its metadata; none of them blocks the run.
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -127,16 +128,7 @@ def _run_sql_check(
             *params,
         )
         offending = [{"key": value, "rows": count} for value, count in rows or []]
-        return AssetCheckResult(
-            check_name=check,
-            asset_key=key,
-            passed=not offending,
-            metadata={
-                "window": str(window),
-                "offending_keys": len(offending),
-                "offending": MetadataValue.json(offending[:_SHOWN_KEYS]),
-            },
-        )
+        return _found_nothing(check, key, window, "offending_keys", "offending", offending)
     link = resource.parent
     assert link is not None
     parent = declaration.resource(link.stream)
@@ -150,14 +142,22 @@ def _run_sql_check(
         *parent_params,
     )
     missing = [value for (value,) in rows or []]
+    listed = f"{link.stream}_without_{resource.name}"
+    return _found_nothing(check, key, window, "missing_rows", listed, missing)
+
+
+def _found_nothing(
+    check: str, key: AssetKey, window: SyncWindow, counted: str, listed: str, found: list[Any]
+) -> AssetCheckResult:
+    """Passes when the check's query found nothing; else counts what it found and lists some."""
     return AssetCheckResult(
         check_name=check,
         asset_key=key,
-        passed=not missing,
+        passed=not found,
         metadata={
             "window": str(window),
-            "missing_rows": len(missing),
-            f"{link.stream}_without_{resource.name}": MetadataValue.json(missing[:_SHOWN_KEYS]),
+            counted: len(found),
+            listed: MetadataValue.json(found[:_SHOWN_KEYS]),
         },
     )
 

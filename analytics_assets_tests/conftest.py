@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,13 +25,17 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 import analytics_assets
 from analytics_assets.automation import DAILY_JOB_NAME
 from analytics_assets_tests.api_emulator import ApiEmulator, EmulatorData, day, generate_data
+from analytics_assets_tests.commands import (
+    DAGSTER,
+    TABLES,
+    dagster_home,
+    job_execute_command,
+)
 
 API_KEY = "sk-emulator-test-key-7d1f"
 FIRST_DAY = day("2024-03-01")
 DAYS = 4
 PAGE_LIMIT = 7
-TABLES = ("models", "files", "file_contents", "batches", "batch_results")
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
@@ -251,6 +254,29 @@ def dagster_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         instance.dispose()
 
 
+def add_files_with_ids(
+    emulator: ApiEmulator, data: EmulatorData, ids: list[str], first_created_at: int
+) -> None:
+    """Serve one more file per id, a second apart from `first_created_at`.
+
+    Each file's content is `{"uuid": "uuid-odd-<n>", "glossary": {"term": <its id>}}`.
+    """
+    for offset, file_id in enumerate(ids):
+        data.add_file(
+            {
+                "id": file_id,
+                "object": "file",
+                "created_at": first_created_at + offset,
+                "bytes": 1,
+                "filename": f"{offset}.json",
+                "purpose": "batch",
+                "status": "processed",
+            },
+            {"uuid": f"uuid-odd-{offset}", "glossary": {"term": file_id}},
+        )
+    emulator.reindex()
+
+
 def range_tags(first: str, last: str) -> dict[str, str]:
     """The run tags of a single run over the partitions `first` to `last`, both included."""
     return {
@@ -290,26 +316,9 @@ def failure_text(result: ExecuteInProcessResult) -> str:
     return "\n".join(texts)
 
 
-def job_execute_command(tags: dict[str, str]) -> list[str]:
-    """`dagster job execute` of the daily job with `tags`, as users and scripts run it."""
-    return [
-        DAGSTER,
-        "job",
-        "execute",
-        "-m",
-        "analytics_assets",
-        "-j",
-        DAILY_JOB_NAME,
-        "--tags",
-        json.dumps(tags),
-    ]
-
-
 def cli_home(tmp_path: Path, instance_yaml: str = "") -> Path:
     """A DAGSTER_HOME under tmp_path with telemetry off and the given instance settings."""
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n" + instance_yaml)
+    home = dagster_home(tmp_path, instance_yaml)
     # Create the instance's storage now: processes started together would race to create it.
     with DagsterInstance.from_config(str(home)):
         pass

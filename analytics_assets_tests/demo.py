@@ -5,7 +5,6 @@ days (one run) with `dagster job execute`, prints the rows per table, and stops 
 Everything it writes stays under `.demo/` (DuckDB file `.demo/warehouse.duckdb`).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -13,9 +12,10 @@ from pathlib import Path
 
 import duckdb
 
+from analytics_assets_tests.commands import TABLES, job_execute_command
+
 API_KEY = "sk-emulator-demo"  # the emulator's own key: not a secret
 FIRST_DAY = "2024-03-01"
-TABLES = ("models", "files", "file_contents", "batches", "batch_results")
 RUNS = (
     {"dagster/partition": "2024-03-01"},
     {
@@ -66,18 +66,8 @@ def main() -> None:
             "DESTINATION__DUCKDB__CREDENTIALS": str(warehouse),
         }
         for tags in RUNS:
-            command = [
-                "dagster",
-                "job",
-                "execute",
-                "-m",
-                "analytics_assets",
-                "-j",
-                "analytics_daily_job",
-                "--tags",
-                json.dumps(tags),
-            ]
-            print(f"$ {' '.join(command[:-1])} '{command[-1]}'", flush=True)
+            command = job_execute_command(tags)
+            print(f"$ dagster {' '.join(command[1:-1])} '{command[-1]}'", flush=True)
             subprocess.run(command, env=env, check=True)
     finally:
         emulator.terminate()

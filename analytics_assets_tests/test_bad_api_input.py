@@ -11,6 +11,7 @@ from analytics_assets_tests.api_emulator import ApiEmulator, EmulatorData, Fault
 from analytics_assets_tests.conftest import (
     TABLES,
     Warehouse,
+    add_files_with_ids,
     failure_text,
     jsonable,
     run_daily_job,
@@ -191,20 +192,7 @@ def test_odd_file_ids_never_reach_another_endpoint(
 ):
     base = int(day(DAY).timestamp()) + 7200
     odd_ids = ["../../v1/models", "a/../../batches", "?after=x", "#top", "%2F", " ", ".", ".."]
-    for offset, file_id in enumerate(odd_ids):
-        emulator_data.add_file(
-            {
-                "id": file_id,
-                "object": "file",
-                "created_at": base + offset,
-                "bytes": 1,
-                "filename": "x",
-                "purpose": "batch",
-                "status": "processed",
-            },
-            {"uuid": f"odd-{offset}", "glossary": None},
-        )
-    emulator.reindex()
+    add_files_with_ids(emulator, emulator_data, odd_ids, base)
 
     assert run_daily_job(dagster_instance, partition=DAY).success
 

@@ -17,6 +17,7 @@ from analytics_assets_tests.conftest import (
     PAGE_LIMIT,
     TABLES,
     Warehouse,
+    add_files_with_ids,
     jsonable,
     range_tags,
     run_daily_job,
@@ -239,20 +240,7 @@ def test_file_ids_are_percent_encoded_as_one_path_segment(
 ):
     odd_ids = ["file-a/b", "file-c?d=1", "file-e#f", "file-100%", "file with spaces", ".."]
     base = int(day("2024-03-02").timestamp()) + 3600
-    for offset, file_id in enumerate(odd_ids):
-        emulator_data.add_file(
-            {
-                "id": file_id,
-                "object": "file",
-                "created_at": base + offset,
-                "bytes": 1,
-                "filename": f"{offset}.json",
-                "purpose": "batch",
-                "status": "processed",
-            },
-            {"uuid": f"uuid-odd-{offset}", "glossary": {"term": file_id}},
-        )
-    emulator.reindex()
+    add_files_with_ids(emulator, emulator_data, odd_ids, base)
 
     assert run_daily_job(dagster_instance, partition="2024-03-02").success
 

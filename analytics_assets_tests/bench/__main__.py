@@ -22,7 +22,8 @@ import duckdb
 from analytics_assets_tests.api_emulator import ApiEmulator, day, generate_data
 from analytics_assets_tests.api_emulator.data import EmulatorData
 from analytics_assets_tests.api_emulator.faults import Fault
-from analytics_assets_tests.bench.measure import run_worker
+from analytics_assets_tests.bench.measure import Measured, run_worker
+from analytics_assets_tests.commands import dagster_home, job_execute_command
 
 API_KEY = "sk-bench-not-a-secret"
 LIST_ASSETS = ["models", "files", "batches", "batch_results"]
@@ -138,11 +139,7 @@ class Bench:
             )
             emulator.clear_requests()
             env = self._env(emulator, volume.start)
-            project = run_worker(
-                "analytics_assets_tests.bench.project",
-                {"first": first, "last": last, "assets": LIST_ASSETS},
-                env,
-            )
+            project = run_job(first, last, LIST_ASSETS, env)
             _same_rows("the limit", limit.report["rows"], _counts(env, LIST_ASSETS))
             list_requests = len(emulator.requests)
             fewest_list = (
@@ -164,11 +161,7 @@ class Bench:
 
             emulator.clear_requests()
             batched_env = {**self._env(emulator, volume.start), **BATCHED_PLANNED_EVENTS}
-            batched = run_worker(
-                "analytics_assets_tests.bench.project",
-                {"first": first, "last": last, "assets": LIST_ASSETS},
-                batched_env,
-            )
+            batched = run_job(first, last, LIST_ASSETS, batched_env)
             emulator.clear_requests()
             ratio = batched.seconds / limit.seconds
             rows.append(
@@ -182,11 +175,7 @@ class Bench:
             )
             emulator.clear_requests()
             env = self._env(emulator, volume.start)
-            everything = run_worker(
-                "analytics_assets_tests.bench.project",
-                {"first": first, "last": last, "assets": ALL_ASSETS},
-                env,
-            )
+            everything = run_job(first, last, ALL_ASSETS, env)
             project_rows = _counts(env, ALL_ASSETS)
             year_requests = len(emulator.requests)
             batches_reads = _pages_read(emulator, "/v1/batches")
@@ -229,11 +218,8 @@ class Bench:
             middle = volume.start + timedelta(days=volume.days // 2)
             emulator.clear_requests()
             env = self._env(emulator, volume.start)
-            run_worker(
-                "analytics_assets_tests.bench.project",
-                {"first": f"{middle:%Y-%m-%d}", "last": f"{middle:%Y-%m-%d}", "assets": ALL_ASSETS},
-                env,
-            )
+            middle_day = f"{middle:%Y-%m-%d}"
+            run_job(middle_day, middle_day, ALL_ASSETS, env)
             day_requests = len(emulator.requests)
             fewest_day = _fewest_for_day(data, middle)
             per_endpoint = {
@@ -325,15 +311,8 @@ class Bench:
             data = _generate(scaled)
             with ApiEmulator(data, API_KEY) as emulator:
                 env = self._env(emulator, volume.start)
-                measured = run_worker(
-                    "analytics_assets_tests.bench.project",
-                    {
-                        "first": f"{volume.start:%Y-%m-%d}",
-                        "last": _last_day(volume),
-                        "assets": LIST_ASSETS,
-                    },
-                    env,
-                )
+                first = f"{volume.start:%Y-%m-%d}"
+                measured = run_job(first, _last_day(volume), LIST_ASSETS, env)
             peaks[count] = measured
             del data
         ratio = peaks[files].peak_rss_mib / peaks[base_files].peak_rss_mib
@@ -353,22 +332,8 @@ class Bench:
         data = generate_data(start=start, days=1, files=0, batches=0, models=0)
         with ApiEmulator(data, API_KEY) as emulator:
             env = {**os.environ, **self._env(emulator, start)}
-            home = self.scratch / "dagster_home"
-            home.mkdir(exist_ok=True)
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-            env["DAGSTER_HOME"] = str(home)
-            bin_dir = Path(sys.executable).parent
-            command = [
-                str(bin_dir / "dagster"),
-                "job",
-                "execute",
-                "-m",
-                "analytics_assets",
-                "-j",
-                "analytics_daily_job",
-                "--tags",
-                json.dumps({"dagster/partition": f"{start:%Y-%m-%d}"}),
-            ]
+            env["DAGSTER_HOME"] = str(dagster_home(self.scratch))
+            command = job_execute_command({"dagster/partition": f"{start:%Y-%m-%d}"})
             job_seconds = _timed(command, env)
             import_seconds = _timed([sys.executable, "-c", "import analytics_assets"], env)
         return [
@@ -380,6 +345,15 @@ class Bench:
                 f"import analytics_assets alone: {import_seconds:.1f} s",
             )
         ]
+
+
+def run_job(first: str, last: str, assets: list[str], env: dict[str, str]) -> Measured:
+    """The project's daily job over the days `first`..`last` in one run, for `assets`."""
+    return run_worker(
+        "analytics_assets_tests.bench.project",
+        {"first": first, "last": last, "assets": assets},
+        env,
+    )
 
 
 def env_concurrency() -> str:
@@ -412,10 +386,6 @@ def _last_day(volume: Volume) -> str:
 
 def _pages(records: int, page: int) -> int:
     return max(1, math.ceil(records / page))
-
-
-def _newest_first(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(records, key=lambda r: (r["created_at"], r["id"]), reverse=True)
 
 
 def _fewest_pages(records: list[dict[str, Any]], day_start: datetime, page: int) -> int:
