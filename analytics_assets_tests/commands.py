@@ -2,6 +2,9 @@
 
 import json
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics_assets.automation import DAILY_JOB_NAME
@@ -9,6 +12,11 @@ from analytics_assets.automation import DAILY_JOB_NAME
 TABLES = ("models", "files", "file_contents", "batches", "batch_results")
 # The `dagster` of the running interpreter's environment, wherever PATH points.
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+REPOSITORY = Path(__file__).resolve().parents[1]
+PRODUCTION_INSTANCE = REPOSITORY / "deploy" / "dagster.yaml"
+PRODUCTION_ENVIRONMENT = REPOSITORY / "deploy" / "instance.env"
+# Dagster's switch for one planned event per asset in a multi-day run (deploy/instance.env).
+ONE_PLANNED_EVENT_PER_ASSET = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
 
 
 def job_execute_command(tags: dict[str, str]) -> list[str]:
@@ -32,3 +40,28 @@ def dagster_home(root: Path, instance_yaml: str = "") -> Path:
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n" + instance_yaml)
     return home
+
+
+@contextmanager
+def fresh_postgres_database(server: str, prefix: str) -> Iterator[str]:
+    """Create a database on the PostgreSQL server at DSN `server`; yield its DSN, then drop it."""
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"create database {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"drop database {name} with (force)")
+        admin.close()
+
+
+def production_environment() -> dict[str, str]:
+    """The variables deploy/instance.env sets (its `NAME=value` lines; comments left out)."""
+    lines = PRODUCTION_ENVIRONMENT.read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {name.strip(): value.strip() for name, value in pairs}

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -24,9 +23,11 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 import analytics_assets
 from analytics_assets.automation import DAILY_JOB_NAME
+from analytics_assets_tests import commands
 from analytics_assets_tests.api_emulator import ApiEmulator, EmulatorData, day, generate_data
 from analytics_assets_tests.commands import (
     DAGSTER,
+    REPOSITORY,
     TABLES,
     dagster_home,
     job_execute_command,
@@ -36,7 +37,6 @@ API_KEY = "sk-emulator-test-key-7d1f"
 FIRST_DAY = day("2024-03-01")
 DAYS = 4
 PAGE_LIMIT = 7
-REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 class Warehouse:
@@ -182,19 +182,8 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    import psycopg2
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"create database {name}")
-    try:
-        yield server.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"drop database {name} with (force)")
-        admin.close()
+    with commands.fresh_postgres_database(server, prefix) as dsn:
+        yield dsn
 
 
 @pytest.fixture

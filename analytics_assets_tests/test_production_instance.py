@@ -16,14 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from analytics_assets_tests.api_emulator import day
+from analytics_assets_tests.commands import ONE_PLANNED_EVENT_PER_ASSET, production_environment
 from analytics_assets_tests.conftest import (
     DAGSTER,
     REPOSITORY,
     TABLES,
     fresh_postgres_database,
+    range_tags,
+    run_cli,
     window,
 )
 from analytics_assets_tests.test_daily_sync import expected_ids, landed_ids
@@ -31,6 +34,8 @@ from analytics_assets_tests.test_daily_sync import expected_ids, landed_ids
 pytestmark = pytest.mark.postgres
 DAGSTER_DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
 START, SUCCESS = DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS
+PLANNED = DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+MATERIALIZATION = DagsterEventType.ASSET_MATERIALIZATION
 
 
 @pytest.fixture
@@ -160,5 +165,36 @@ def test_a_seven_day_backfill_through_the_daemon_lands_exactly(
     for (_, earlier_end), (later_start, _) in itertools.pairwise(steps):
         assert later_start >= earlier_end, "two loads ran at once despite the pool limit"
     start, end = window(day("2024-03-01"), days=7)
+    for table in TABLES:
+        assert landed_ids(warehouse, table) == expected_ids(emulator_data, table, start, end), table
+
+
+def test_a_multi_day_run_with_the_production_environment_records_every_day(
+    analytics_env, production_home, tmp_path, emulator_data, warehouse
+):
+    # deploy/instance.env (batched event writes) and its optional switch (one planned event per
+    # asset), as `dagster job execute` runs with them.
+    env = {**os.environ, **production_environment(), **ONE_PLANNED_EVENT_PER_ASSET}
+    assert env["DAGSTER_EVENT_BATCH_SIZE"] != "0"
+    days = ["2024-03-01", "2024-03-02", "2024-03-03"]
+
+    finished = run_cli(range_tags(days[0], days[-1]), cwd=tmp_path, env=env)
+
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    with DagsterInstance.get() as instance:
+        [run] = instance.get_runs()
+        events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event]
+        for table in TABLES:
+            key = AssetKey(["analytics", table])
+            planned = [e for e in events if e.event_type == PLANNED and e.asset_key == key]
+            materialized = [
+                e.partition
+                for e in events
+                if e.event_type == MATERIALIZATION and e.asset_key == key
+            ]
+            assert len(planned) == 1, table
+            assert sorted(materialized) == days, table
+            assert instance.get_materialized_partitions(key) == set(days), table
+    start, end = window(day(days[0]), days=len(days))
     for table in TABLES:
         assert landed_ids(warehouse, table) == expected_ids(emulator_data, table, start, end), table

@@ -23,16 +23,22 @@ from analytics_assets_tests.api_emulator import ApiEmulator, day, generate_data
 from analytics_assets_tests.api_emulator.data import EmulatorData
 from analytics_assets_tests.api_emulator.faults import Fault
 from analytics_assets_tests.bench.measure import Measured, run_worker
-from analytics_assets_tests.commands import dagster_home, job_execute_command
+from analytics_assets_tests.commands import (
+    ONE_PLANNED_EVENT_PER_ASSET,
+    dagster_home,
+    fresh_postgres_database,
+    job_execute_command,
+    production_environment,
+)
 
 API_KEY = "sk-bench-not-a-secret"
 LIST_ASSETS = ["models", "files", "batches", "batch_results"]
 ALL_ASSETS = ["models", "files", "file_contents", "batches", "batch_results"]
 FILES_PAGE, BATCHES_PAGE = 10_000, 100
 SECTIONS = ("year", "contents", "memory", "fixed")
-# Dagster's own switch: a single-run backfill logs one "planned" event per asset instead of one
-# per partition (its trade-off: a failed run does not mark those partitions failed).
-BATCHED_PLANNED_EVENTS = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+NO_POSTGRES = (
+    "not measured: no PostgreSQL server (make postgres-up, then export ANALYTICS_TEST_POSTGRES_DSN)"
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as scratch:
-        bench = Bench(Path(scratch))
+        bench = Bench(Path(scratch), args.postgres)
         sections = set(args.only or SECTIONS)
         if "year" in sections:
             rows += bench.year_and_requests(volume)
@@ -97,16 +103,31 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
     )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("ANALYTICS_TEST_POSTGRES_DSN"),
+        help="a PostgreSQL server (DSN) for the production-instance runs "
+        "(default: $ANALYTICS_TEST_POSTGRES_DSN; without one they are not measured)",
+    )
     parser.add_argument("--smoke", action="store_true", help="a small volume, seconds not minutes")
     parser.add_argument("--json", help="also write the rows to this file")
     return parser
 
 
+@dataclass(frozen=True)
+class ProductionRun:
+    """A run on the production instance and the rows it landed per table."""
+
+    measured: Measured
+    rows: dict[str, int]
+
+
 class Bench:
     """The measurements; each contender is a subprocess against an emulator in this process."""
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, postgres: str | None) -> None:
         self.scratch = scratch
+        self.postgres = postgres
         self.runs = 0
 
     def _env(self, emulator: ApiEmulator, start: datetime) -> dict[str, str]:
@@ -118,6 +139,25 @@ class Bench:
             "DESTINATION__DUCKDB__CREDENTIALS": str(self.scratch / f"run{self.runs}.duckdb"),
             "SOURCES__ANALYTICS__LIMIT": "",
         }
+
+    def _on_production_instance(
+        self, emulator: ApiEmulator, volume: Volume, assets: list[str], extra: dict[str, str]
+    ) -> ProductionRun | None:
+        """The year run on deploy/dagster.yaml with deploy/instance.env, in a fresh database."""
+        if not self.postgres:
+            return None
+        with fresh_postgres_database(self.postgres, "bench_dagster") as dsn:
+            env = {
+                **self._env(emulator, volume.start),
+                **production_environment(),
+                **extra,
+                # The deploy file's storage, with the driver it names (README).
+                "DAGSTER_POSTGRES_URL": dsn.replace("postgresql://", "postgresql+psycopg2://", 1),
+            }
+            measured = run_job(
+                f"{volume.start:%Y-%m-%d}", _last_day(volume), assets, env, "production"
+            )
+        return ProductionRun(measured, _counts(env, assets))
 
     def year_and_requests(self, volume: Volume) -> list[Row]:
         """Limit ratio, peer ratio and request ratios, on one emulator."""
@@ -160,9 +200,8 @@ class Bench:
             )
 
             emulator.clear_requests()
-            batched_env = {**self._env(emulator, volume.start), **BATCHED_PLANNED_EVENTS}
+            batched_env = {**self._env(emulator, volume.start), **ONE_PLANNED_EVENT_PER_ASSET}
             batched = run_job(first, last, LIST_ASSETS, batched_env)
-            emulator.clear_requests()
             ratio = batched.seconds / limit.seconds
             rows.append(
                 Row(
@@ -170,9 +209,44 @@ class Bench:
                     ratio,
                     "<= 1.5",
                     ratio <= 1.5,
-                    f"project {batched.seconds:.1f} s with {next(iter(BATCHED_PLANNED_EVENTS))}=1",
+                    f"project {batched.seconds:.1f} s with "
+                    f"{next(iter(ONE_PLANNED_EVENT_PER_ASSET))}=1",
                 )
             )
+            for name, planned in (
+                ("deploy/instance.env", {}),
+                (
+                    "deploy/instance.env and one planned event per asset",
+                    ONE_PLANNED_EVENT_PER_ASSET,
+                ),
+            ):
+                emulator.clear_requests()
+                production = self._on_production_instance(emulator, volume, LIST_ASSETS, planned)
+                if production is None:
+                    rows.append(
+                        Row(
+                            f"limit ratio, production instance, {name}",
+                            math.nan,
+                            "<= 1.5",
+                            False,
+                            NO_POSTGRES,
+                        )
+                    )
+                    continue
+                _same_rows("the limit", limit.report["rows"], production.rows)
+                ratio = production.measured.seconds / limit.seconds
+                rows.append(
+                    Row(
+                        f"limit ratio, production instance, {name}",
+                        ratio,
+                        "<= 1.5",
+                        ratio <= 1.5,
+                        f"project {production.measured.seconds:.1f} s (sync step "
+                        f"{production.measured.report['sync_seconds']:.1f} s) on "
+                        "deploy/dagster.yaml (PostgreSQL storage)",
+                    )
+                )
+            emulator.clear_requests()
             emulator.clear_requests()
             env = self._env(emulator, volume.start)
             everything = run_job(first, last, ALL_ASSETS, env)
@@ -201,6 +275,28 @@ class Bench:
                     f"plain dlt {peer.seconds:.1f} s, project {everything.seconds:.1f} s",
                 )
             )
+            production = self._on_production_instance(
+                emulator, volume, ALL_ASSETS, ONE_PLANNED_EVENT_PER_ASSET
+            )
+            name = (
+                "peer ratio, production instance, deploy/instance.env and one planned event "
+                "per asset, all five"
+            )
+            if production is None:
+                rows.append(Row(name, math.nan, ">= 3", False, NO_POSTGRES))
+            else:
+                _same_rows("plain dlt", peer.report["rows"], production.rows)
+                ratio = peer.seconds / production.measured.seconds
+                rows.append(
+                    Row(
+                        name,
+                        ratio,
+                        ">= 3",
+                        ratio >= 3,
+                        f"plain dlt {peer.seconds:.1f} s, project "
+                        f"{production.measured.seconds:.1f} s",
+                    )
+                )
             fewest_year = fewest_list + len(data.files)
             ratio = year_requests / fewest_year
             rows.append(
@@ -347,11 +443,16 @@ class Bench:
         ]
 
 
-def run_job(first: str, last: str, assets: list[str], env: dict[str, str]) -> Measured:
-    """The project's daily job over the days `first`..`last` in one run, for `assets`."""
+def run_job(
+    first: str, last: str, assets: list[str], env: dict[str, str], instance: str = "local"
+) -> Measured:
+    """The project's daily job over the days `first`..`last` in one run, for `assets`.
+
+    `instance`: `local` (a temporary SQLite instance) or `production` (deploy/dagster.yaml).
+    """
     return run_worker(
         "analytics_assets_tests.bench.project",
-        {"first": first, "last": last, "assets": assets},
+        {"first": first, "last": last, "assets": assets, "instance": instance},
         env,
     )
 
