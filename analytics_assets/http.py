@@ -18,6 +18,7 @@ from requests import PreparedRequest, Request, Response, Session
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
+from requests.utils import resolve_proxies
 from tenacity import RetryCallState, Retrying, retry_any, retry_if_exception_type
 from tenacity.stop import stop_after_attempt
 
@@ -163,23 +164,32 @@ def api_error_message(response: Response) -> str:
     return f"{response.reason or 'no reason'} (no API error message; {kind} body)"
 
 
-def get_exact_path(
+def exact_path_getter(
     session: Session,
     base_url: str,
-    path: str,
     auth: AuthBase | None,
     hook: Callable[..., Response],
-) -> Response:
-    """GET `base_url + path` with the path sent exactly as given, checked by `hook`.
+) -> Callable[[str], Response]:
+    """A function that GETs `base_url + path` through `session`, checked by `hook`.
 
-    requests decodes percent-encoded unreserved characters when it prepares a URL, which would
-    turn an encoded `..` segment back into a dot segment that clients and proxies then remove.
+    The request is prepared once (headers, auth, hooks) and copied for each path, and the
+    proxies for `base_url` (from the environment, as requests reads them) are resolved once:
+    per request, preparing through the session and scanning the environment for proxies cost
+    more than the request itself on a fast API. Each path is sent exactly as given: requests decodes
+    percent-encoded unreserved characters when it prepares a URL, which would turn an encoded
+    `..` segment back into a dot segment that clients and proxies then remove.
     """
-    url = f"{base_url}{path}"
-    request = Request("GET", url, auth=auth, hooks={"response": [hook]})
-    prepared: PreparedRequest = session.prepare_request(request)
-    prepared.url = url
-    return session.send(prepared)
+    template = session.prepare_request(
+        Request("GET", base_url, auth=auth, hooks={"response": [hook]})
+    )
+    proxies = resolve_proxies(template, session.proxies, session.trust_env)
+
+    def get(path: str) -> Response:
+        request = template.copy()
+        request.url = f"{base_url}{path}"
+        return session.send(request, proxies=proxies)
+
+    return get
 
 
 def _path(response: Response) -> str:

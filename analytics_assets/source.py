@@ -29,7 +29,7 @@ from analytics_assets.declaration import (
     render_path,
     setting_name,
 )
-from analytics_assets.http import check_response, get_exact_path, retrying_session
+from analytics_assets.http import check_response, exact_path_getter, retrying_session
 from analytics_assets.partitions import SyncWindow
 from analytics_assets.progress import RunProgress
 from analytics_assets.records import ApiDataError, check_list_page, check_record
@@ -99,11 +99,10 @@ def build_source(
         if resource.is_list:
             built[resource.name] = _shared_read_resource(resource, built[reader_of[resource.name]])
         else:
-            hook = check_response(resource.name)
             built[resource.name] = _substream_resource(
                 resource,
                 built[resource.parent.stream],
-                lambda path, hook=hook: get_exact_path(session, base_url, path, auth, hook),
+                exact_path_getter(session, base_url, auth, check_response(resource.name)),
                 settings.content_concurrency,
                 progress,
             )
