@@ -85,15 +85,34 @@ def definitions_pipeline() -> dlt.Pipeline:
 
 @contextmanager
 def single_writer(pipeline: dlt.Pipeline, log: Callable[[str], None]) -> Iterator[None]:
-    """Hold the DuckDB file's writer lock while the block runs; a no-op for other destinations.
+    """Let only one run at a time write the pipeline's dataset, whatever started the runs.
 
-    DuckDB allows one writing process per file. Runs on one machine take an exclusive `flock`
-    on `<database>.writer-lock` and wait for each other. The kernel releases the lock when its
-    process ends, even by SIGKILL, so a crashed run never leaves anything to clean up.
+    Concurrent dlt loads into one dataset race: they share its staging dataset and its schema
+    and state tables (seen on PostgreSQL: a deadlock in one run, and another run that ended
+    successfully with rows of its day missing). So a run waits for the others:
+
+    - DuckDB, which also allows one writing process per file: an exclusive `flock` on
+      `<database>.writer-lock`.
+    - PostgreSQL: a session-level advisory lock keyed by the dataset.
+
+    The kernel or the server releases either lock when the holding process ends, even by
+    SIGKILL, so a crashed run never leaves anything to clean up. Other destinations rely on the
+    Dagster pool `analytics_destination` having a limit of 1 (see README).
     """
-    if pipeline.destination.destination_name != "duckdb":
+    kind = pipeline.destination.destination_name
+    if kind == "duckdb":
+        lock = _duckdb_file_lock
+    elif kind == "postgres":
+        lock = _postgres_advisory_lock
+    else:
         yield
         return
+    with lock(pipeline, log):
+        yield
+
+
+@contextmanager
+def _duckdb_file_lock(pipeline: dlt.Pipeline, log: Callable[[str], None]) -> Iterator[None]:
     database = Path(pipeline.destination_client().config.credentials.database)
     lock_path = database.with_name(f"{database.name}.writer-lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,3 +128,34 @@ def single_writer(pipeline: dlt.Pipeline, log: Callable[[str], None]) -> Iterato
         finally:
             log(f"Done writing {database}")
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _postgres_advisory_lock(pipeline: dlt.Pipeline, log: Callable[[str], None]) -> Iterator[None]:
+    import psycopg2  # installed with dlt's postgres extra, which this destination needs
+
+    credentials = pipeline.destination_client().config.credentials
+    # Host, port and database only: the credentials' password never goes into a message.
+    target = (
+        f"postgres://{credentials.host}:{credentials.port}/{credentials.database} "
+        f"dataset {pipeline.dataset_name}"
+    )
+    key = f"{PIPELINE_NAME}:{credentials.database}:{pipeline.dataset_name}"
+    connection = psycopg2.connect(credentials.to_native_representation())
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select pg_try_advisory_lock(hashtext(%s))", (key,))
+            (locked,) = cursor.fetchone()
+            if not locked:
+                log(f"Waiting for another run to finish writing {target}")
+                cursor.execute("select pg_advisory_lock(hashtext(%s))", (key,))
+        log(f"Writing {target} (the only writer)")
+        try:
+            yield
+        finally:
+            log(f"Done writing {target}")
+            with connection.cursor() as cursor:
+                cursor.execute("select pg_advisory_unlock(hashtext(%s))", (key,))
+    finally:
+        connection.close()

@@ -80,20 +80,25 @@ def test_a_run_killed_during_extraction_is_rerun_exactly(
     assert_exact(warehouse, emulator_data, "2024-03-02")
 
 
-def test_a_run_killed_during_loading_is_rerun_exactly(cli_env, tmp_path, monkeypatch, warehouse):
+def test_a_run_killed_while_duckdb_loads_is_rerun_exactly(
+    cli_env, tmp_path, monkeypatch, warehouse
+):
     data = generate_data(start=day("2024-03-01"), days=2, files=3000, batches=400, models=10)
     with ApiEmulator(data, API_KEY) as emulator:
         monkeypatch.setitem(cli_env, "SOURCES__ANALYTICS__BASE_URL", emulator.url)
         monkeypatch.setitem(cli_env, "SOURCES__ANALYTICS__LIMIT", "1000")
+        package = "analytics-dlt-run-*/analytics_assets/load/normalized/*"
         scratch = Path(cli_env["TMPDIR"])
 
         def loading() -> bool:
-            return any(
-                scratch.glob("analytics-dlt-run-*/analytics_assets/load/normalized/*/*_jobs/*")
-            ) and not any(scratch.glob("analytics-dlt-run-*/analytics_assets/load/loaded/*"))
+            # dlt has taken up a load job (started or done) and the package is not loaded yet.
+            return any(scratch.glob(f"{package}/started_jobs/*")) or any(
+                scratch.glob(f"{package}/completed_jobs/*")
+            )
 
         run = start_run({"dagster/partition": "2024-03-02"}, tmp_path, cli_env)
         kill_when(run, loading)
+        assert not any(scratch.glob("analytics-dlt-run-*/analytics_assets/load/loaded/*"))
 
         rerun = run_cli({"dagster/partition": "2024-03-02"}, cwd=tmp_path, env=cli_env)
 
@@ -101,6 +106,42 @@ def test_a_run_killed_during_loading_is_rerun_exactly(cli_env, tmp_path, monkeyp
         assert_exact(warehouse, data, "2024-03-02")
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("destination", ["postgres"], indirect=True)
+def test_a_run_killed_in_the_middle_of_its_postgres_load_is_rerun_exactly(
+    cli_env, tmp_path, emulator_data, postgres_database, warehouse
+):
+    import psycopg2
+
+    assert run_cli({"dagster/partition": "2024-03-01"}, cwd=tmp_path, env=cli_env).returncode == 0
+    blocker = psycopg2.connect(postgres_database)
+    try:
+        with blocker.cursor() as cursor:
+            # Hold the batches table: the next run's load of it waits, mid-load, until killed.
+            cursor.execute("lock table analytics.batches in access exclusive mode")
+            run = start_run({"dagster/partition": "2024-03-02"}, tmp_path, cli_env)
+
+            def waiting_for_the_table() -> bool:
+                cursor.execute(
+                    "select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
+                    "where not l.granted and c.relname = 'batches'"
+                )
+                return cursor.fetchone()[0] > 0
+
+            kill_when(run, waiting_for_the_table)
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    rerun = run_cli({"dagster/partition": "2024-03-02"}, cwd=tmp_path, env=cli_env)
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert_exact(warehouse, emulator_data, "2024-03-01", days=2)
+
+
+@pytest.mark.parametrize(
+    "destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_concurrent_runs_for_different_days_take_turns_writing_and_all_land_exactly(
     cli_env, tmp_path, emulator_data, warehouse
 ):
@@ -122,4 +163,4 @@ def test_concurrent_runs_for_different_days_take_turns_writing_and_all_land_exac
     writing.sort()
     assert len(writing) == len(days)
     for (_, earlier_end), (later_start, _) in itertools.pairwise(writing):
-        assert later_start >= earlier_end, "two runs wrote the DuckDB file at the same time"
+        assert later_start >= earlier_end, "two runs wrote the destination at the same time"
