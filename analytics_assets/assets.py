@@ -36,6 +36,7 @@ from analytics_assets.partitions import check_partition_range, sync_window
 from analytics_assets.progress import RunProgress
 from analytics_assets.settings import load_settings
 from analytics_assets.source import build_source, retry_policy, shared_readers
+from analytics_assets.table_queries import partition_row_counts
 
 KEY_PREFIX = "analytics"
 DLT_HANDLE_PREFIX = "dagster_dlt/"
@@ -134,6 +135,7 @@ def build_analytics_assets(
         with tempfile.TemporaryDirectory(prefix="analytics-dlt-run-") as pipelines_dir:
             pipeline = analytics_pipeline(pipelines_dir)
             with single_writer(pipeline, context.log.info):
+                rows_by_day = None
                 for result in dlt.run(
                     context=context,
                     dlt_source=source,
@@ -141,7 +143,21 @@ def build_analytics_assets(
                     dagster_dlt_translator=translator,
                     loader_file_format=loader_file_format(pipeline),
                 ):
+                    if rows_by_day is None:
+                        # dagster-dlt yields its first result once everything is loaded.
+                        with pipeline.sql_client() as sql:
+                            rows_by_day = partition_row_counts(sql, declaration, window)
                     name = result.asset_key.path[-1]
+                    for partition in context.partition_keys:
+                        context.add_asset_metadata(
+                            {
+                                "dagster/partition_row_count": MetadataValue.int(
+                                    rows_by_day[name].get(partition, 0)
+                                )
+                            },
+                            asset_key=result.asset_key,
+                            partition_key=partition,
+                        )
                     reader = readers.get(name, name)
                     metadata = {
                         "window": MetadataValue.text(str(window)),
@@ -152,11 +168,6 @@ def build_analytics_assets(
                         "run_requests": MetadataValue.int(stats.requests),
                         "run_retries": MetadataValue.int(stats.retries),
                     }
-                    rows = (result.metadata or {}).get("rows_loaded")
-                    if len(context.partition_keys) == 1:
-                        metadata["dagster/partition_row_count"] = MetadataValue.int(
-                            rows.value if rows is not None else 0
-                        )
                     yield result._replace(metadata={**(result.metadata or {}), **metadata})
         context.log.info(
             f"Read {progress.summary()}; sent {stats.requests} requests, {stats.retries} retries"

@@ -28,6 +28,7 @@ from analytics_assets.declaration import ApiDeclaration, ResourceDeclaration
 from analytics_assets.destination import analytics_pipeline, single_writer
 from analytics_assets.partitions import SyncWindow, sync_window
 from analytics_assets.settings import load_settings
+from analytics_assets.table_queries import existing_tables, window_filter
 
 PRIMARY_KEY_CHECK = "primary_key_unique_and_not_null"
 CHILD_ROWS_CHECK = "every_parent_record_has_its_row"
@@ -80,7 +81,7 @@ def build_asset_checks(
         with tempfile.TemporaryDirectory(prefix="analytics-dlt-checks-") as pipelines_dir:
             pipeline = analytics_pipeline(pipelines_dir)
             with single_writer(pipeline, context.log.debug), pipeline.sql_client() as sql:
-                tables = set(_existing_tables(sql))
+                tables = existing_tables(sql)
                 for resource in declaration.resources:
                     key = asset_key(resource.name)
                     for check in (PRIMARY_KEY_CHECK, CHILD_ROWS_CHECK):
@@ -92,14 +93,6 @@ def build_asset_checks(
                 yield _freshness(context, check_key.asset_key, settings.freshness_days)
 
     return analytics_checks
-
-
-def _existing_tables(sql) -> list[str]:
-    rows = sql.execute_sql(
-        "select table_name from information_schema.tables where table_schema = %s",
-        sql.dataset_name,
-    )
-    return [name for (name,) in rows or []]
 
 
 def _run_sql_check(
@@ -119,7 +112,7 @@ def _run_sql_check(
             metadata={"note": f"table {resource.name} holds no rows yet"},
         )
     table = sql.make_qualified_table_name(resource.name)
-    in_window, params = _window_filter(sql, declaration, resource, window, alias="t")
+    in_window, params = window_filter(sql, declaration, resource, window, alias="t")
     if check == PRIMARY_KEY_CHECK:
         pk = sql.escape_column_name(resource.primary_key)
         rows = sql.execute_sql(
@@ -133,7 +126,7 @@ def _run_sql_check(
     assert link is not None
     parent = declaration.resource(link.stream)
     parent_table = sql.make_qualified_table_name(parent.name)
-    parent_filter, parent_params = _window_filter(sql, declaration, parent, window, alias="p")
+    parent_filter, parent_params = window_filter(sql, declaration, parent, window, alias="p")
     parent_key = sql.escape_column_name(link.parent_key)
     child_field = sql.escape_column_name(link.partition_field)
     rows = sql.execute_sql(
@@ -159,29 +152,6 @@ def _found_nothing(
             counted: len(found),
             listed: MetadataValue.json(found[:_SHOWN_KEYS]),
         },
-    )
-
-
-def _window_filter(
-    sql,
-    declaration: ApiDeclaration,
-    resource: ResourceDeclaration,
-    window: SyncWindow,
-    alias: str,
-) -> tuple[str, list[int]]:
-    if resource.incremental is not None:
-        cursor = f"{alias}.{sql.escape_column_name(resource.incremental.cursor_field)}"
-        return f"{cursor} >= %s and {cursor} < %s", [window.start_seconds, window.end_seconds]
-    link = resource.parent
-    assert link is not None
-    parent = declaration.resource(link.stream)
-    parent_table = sql.make_qualified_table_name(parent.name)
-    inner, params = _window_filter(sql, declaration, parent, window, alias="w")
-    field = sql.escape_column_name(link.partition_field)
-    parent_key = sql.escape_column_name(link.parent_key)
-    return (
-        f"{alias}.{field} in (select w.{parent_key} from {parent_table} w where {inner})",
-        params,
     )
 
 

@@ -44,6 +44,27 @@ def test_each_materialization_carries_rows_window_table_schema_pages_requests_an
     assert found["models"]["pages_read"].value == 1, "the 503 was retried, not counted as a page"
 
 
+def test_in_a_range_run_each_day_carries_the_rows_of_that_day(
+    analytics_env, emulator, emulator_data, dagster_instance
+):
+    result = run_daily_job(dagster_instance, tags=range_tags("2024-03-01", "2024-03-03"))
+    assert result.success
+
+    counts = {
+        (event.materialization.asset_key.path[-1], event.materialization.partition): (
+            event.materialization.metadata["dagster/partition_row_count"].value
+        )
+        for event in result.get_asset_materialization_events()
+    }
+    expected = {}
+    for partition in ("2024-03-01", "2024-03-02", "2024-03-03"):
+        start, end = window(day(partition))
+        for table in TABLES:
+            expected[(table, partition)] = len(truth(emulator_data, table, start, end))
+    assert counts == expected
+    assert len(set(counts.values())) > 1, "the days of the test data differ in size"
+
+
 def test_a_long_run_logs_its_progress_as_it_goes(
     analytics_env, monkeypatch, emulator, dagster_instance
 ):
