@@ -5,7 +5,9 @@ from collections.abc import Iterator
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterInstance,
     EventLogEntry,
+    EventLogRecord,
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
@@ -16,6 +18,10 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+# Materializations read per query. Every page since the cursor is read, oldest first, so this
+# only bounds one query; the tests lower it to page through a few days.
+PAGE_SIZE = 1000
+
 
 def build_child_sensor(
     parent_key: AssetKey, child_key: AssetKey, child_job: UnresolvedAssetJobDefinition
@@ -25,9 +31,11 @@ def build_child_sensor(
     When the parent (`files`) is materialized for a day by a run that did not also plan the
     child (`file_contents`), it requests the child for that day.
 
-    Dagster's asset sensor hands over only the newest materialization since its cursor, so the
-    sensor also reads every older one since then: none is skipped. Each request's run key names
-    the materialization it answers, so no materialization ever gets a second run.
+    Dagster's asset sensor hands over only the newest materialization since its cursor, and then
+    moves the cursor to it, so the sensor reads every one since the cursor, oldest first and page
+    by page: none is skipped, however many a backfill made. Each request's run key names the
+    materialization it answers, so no materialization ever gets a second run (Dagster skips a
+    request whose run key already has a run of this sensor).
     """
 
     @asset_sensor(
@@ -43,11 +51,8 @@ def build_child_sensor(
         context: SensorEvaluationContext, asset_event: EventLogEntry
     ) -> Iterator[RunRequest | SkipReason]:
         previous = int(context.cursor) if context.cursor else None
-        records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=parent_key, after_storage_id=previous), limit=1000
-        ).records
         requested = 0
-        for record in sorted(records, key=lambda r: r.storage_id):
+        for record in _materializations_since(context.instance, parent_key, previous):
             partition = record.partition_key
             if partition is None or _run_planned(context, record.run_id, child_key):
                 continue
@@ -60,6 +65,22 @@ def build_child_sensor(
             yield SkipReason("every new materialization of the parent came with the child")
 
     return child_sensor
+
+
+def _materializations_since(
+    instance: DagsterInstance, key: AssetKey, storage_id: int | None
+) -> Iterator[EventLogRecord]:
+    """Every materialization of `key` after `storage_id` (all if None), oldest first."""
+    records_filter = AssetRecordsFilter(asset_key=key, after_storage_id=storage_id)
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(
+            records_filter, limit=PAGE_SIZE, cursor=cursor, ascending=True
+        )
+        yield from page.records
+        if not page.has_more:
+            return
+        cursor = page.cursor
 
 
 def _run_planned(context: SensorEvaluationContext, run_id: str, key: AssetKey) -> bool:
