@@ -29,6 +29,7 @@ bench: install
 
 dev: install
 	mkdir -p .dagster_home
+	test -f .dagster_home/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > .dagster_home/dagster.yaml
 	DAGSTER_HOME="$(CURDIR)/.dagster_home" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev
 
 # Install (Debian's package) and start PostgreSQL on loopback for the tests; needs root.

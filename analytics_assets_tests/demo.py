@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics_assets_tests.commands import TABLES, job_execute_command
+from analytics_assets_tests.commands import TABLES, dagster_home, job_execute_command
 
 API_KEY = "sk-emulator-demo"  # the emulator's own key: not a secret
 FIRST_DAY = "2024-03-01"
@@ -28,7 +28,7 @@ RUNS = (
 def main() -> None:
     """Run the demo end to end; exits non-zero if any step fails."""
     root = Path(".demo").resolve()
-    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+    home = dagster_home(root)  # with a dagster.yaml: telemetry off
     warehouse = root / "warehouse.duckdb"
     warehouse.unlink(missing_ok=True)
 
@@ -58,7 +58,7 @@ def main() -> None:
         print(f"API emulator listening on {base_url}")
         env = {
             **os.environ,
-            "DAGSTER_HOME": str(root / "dagster_home"),
+            "DAGSTER_HOME": str(home),
             "SOURCES__ANALYTICS__BASE_URL": base_url,
             "SOURCES__ANALYTICS__API_KEY": API_KEY,
             "SOURCES__ANALYTICS__START_DATE": f"{FIRST_DAY}T00:00:00Z",
