@@ -18,10 +18,12 @@ from analytics_assets_tests.conftest import failure_text, run_daily_job, window
 def evaluate_schedule(instance: DagsterInstance, when: datetime) -> list[RunRequest]:
     defs = analytics_assets.defs()
     schedule = defs.resolve_schedule_def(DAILY_SCHEDULE_NAME)
-    context = build_schedule_context(
+    # Entered: the context opens an instance of its own from the ref, and only leaving the
+    # context closes it and takes its state storage out of Dagster's context variable.
+    with build_schedule_context(
         instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-    )
-    return list(schedule.evaluate_tick(context).run_requests or [])
+    ) as context:
+        return list(schedule.evaluate_tick(context).run_requests or [])
 
 
 def run_request(instance: DagsterInstance, request: RunRequest):

@@ -44,10 +44,11 @@ QUEUED_RUNS = (
 
 def tick(instance: DagsterInstance, defs: Definitions, name: str, cursor: str | None):
     sensor = defs.resolve_sensor_def(name)
-    context = build_sensor_context(
+    # Entered, so that the instance the context opens is closed with it (see conftest.py).
+    with build_sensor_context(
         instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
-    )
-    result = sensor.evaluate_tick(context)
+    ) as context:
+        result = sensor.evaluate_tick(context)
     return list(result.run_requests or []), result.cursor
 
 
@@ -173,9 +174,8 @@ def test_a_users_own_asset_sensor_sees_the_partition_of_each_materialization(
         .execute_in_process(instance=dagster_instance, partition_key="2024-03-03")
         .success
     )
-    context = build_sensor_context(instance=dagster_instance)
-
-    (request,) = batches_report.evaluate_tick(context).run_requests
+    with build_sensor_context(instance=dagster_instance) as context:
+        (request,) = batches_report.evaluate_tick(context).run_requests
 
     assert request.tags["report_day"] == "2024-03-03"
 
