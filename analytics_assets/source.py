@@ -279,7 +279,8 @@ def _substream_resource(
     def fetch_page(records: Any) -> Iterator[list[dict[str, Any]]]:
         page = records if isinstance(records, list) else [records]
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(page)))) as pool:
-            yield from pool.map(fetch, page)
+            # One list per parent page: dlt handles fewer, larger items faster.
+            yield [row for rows in pool.map(fetch, page) for row in rows]
 
     return _transformer(resource, fetch_page, parent)
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from analytics_assets.automation import DAILY_JOB_NAME
 
@@ -65,3 +66,15 @@ def production_environment() -> dict[str, str]:
     lines = PRODUCTION_ENVIRONMENT.read_text().splitlines()
     pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
     return {name.strip(): value.strip() for name, value in pairs}
+
+
+def instance_storage_environment(dsn: str) -> dict[str, str]:
+    """The variables deploy/dagster.yaml reads its PostgreSQL storage from, for database `dsn`."""
+    url = urlsplit(dsn)
+    return {
+        "DAGSTER_PG_USERNAME": unquote(url.username or ""),
+        "DAGSTER_PG_PASSWORD": unquote(url.password or ""),
+        "DAGSTER_PG_HOST": url.hostname or "",
+        "DAGSTER_PG_PORT": str(url.port or 5432),
+        "DAGSTER_PG_DB": url.path.lstrip("/"),
+    }

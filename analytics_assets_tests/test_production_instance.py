@@ -19,7 +19,12 @@ import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from analytics_assets_tests.api_emulator import day
-from analytics_assets_tests.commands import ONE_PLANNED_EVENT_PER_ASSET, production_environment
+from analytics_assets_tests.commands import (
+    ONE_PLANNED_EVENT_PER_ASSET,
+    PRODUCTION_INSTANCE,
+    instance_storage_environment,
+    production_environment,
+)
 from analytics_assets_tests.conftest import (
     DAGSTER,
     REPOSITORY,
@@ -40,17 +45,19 @@ MATERIALIZATION = DagsterEventType.ASSET_MATERIALIZATION
 
 @pytest.fixture
 def instance_database() -> Iterator[str]:
-    """A fresh database for the instance's storage, named with the psycopg2 driver."""
+    """A fresh database for the instance's storage (a plain `postgresql://` DSN)."""
     with fresh_postgres_database("dagster_test") as dsn:
-        yield dsn.replace("postgresql://", "postgresql+psycopg2://")
+        yield dsn
 
 
 @pytest.fixture
 def production_home(tmp_path, instance_database, monkeypatch) -> Path:
+    """DAGSTER_HOME with deploy/dagster.yaml as shipped; only its variables come from the test."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPOSITORY / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_POSTGRES_URL", instance_database)
+    shutil.copy(PRODUCTION_INSTANCE, home / "dagster.yaml")
+    for name, value in instance_storage_environment(instance_database).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     # Create the storage's tables now: the daemon and the backfill command starting together
     # would race to create them (seen: `type "jobs" already exists`).
@@ -60,16 +67,28 @@ def production_home(tmp_path, instance_database, monkeypatch) -> Path:
 
 
 def test_the_production_instance_stores_events_in_postgres_through_psycopg2(production_home):
+    assert (production_home / "dagster.yaml").read_bytes() == PRODUCTION_INSTANCE.read_bytes()
     with DagsterInstance.get() as instance:
-        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        storages = [instance.run_storage, instance.event_log_storage, instance.schedule_storage]
+        assert [type(storage).__name__ for storage in storages] == [
+            "PostgresRunStorage",
+            "PostgresEventLogStorage",
+            "PostgresScheduleStorage",
+        ]
+        # The driver named by the file's `scheme`, not SQLAlchemy's default for `postgresql`.
+        assert [storage._engine.dialect.driver for storage in storages] == ["psycopg2"] * 3
         run = instance.create_run_for_job(job_def=_noop_job(), run_id=str(uuid.uuid4()))
         # Storing an event sends NOTIFY run_events: the step that breaks under psycopg 3.
         instance.report_engine_event("stored through psycopg2", run)
         messages = [
             e.dagster_event.message for e in instance.all_logs(run.run_id) if e.dagster_event
         ]
+        # And a whole run, whose every event is stored the same way.
+        tiny = _noop_job().execute_in_process(instance=instance)
+        stored = instance.all_logs(tiny.run_id)
     assert "stored through psycopg2" in messages
-    assert os.environ["DAGSTER_POSTGRES_URL"].startswith("postgresql+psycopg2://")
+    assert tiny.success
+    assert DagsterEventType.RUN_SUCCESS in [e.dagster_event_type for e in stored]
 
 
 def _noop_job():

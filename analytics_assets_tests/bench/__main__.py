@@ -144,6 +144,8 @@ class Bench:
         self, emulator: ApiEmulator, volume: Volume, assets: list[str], extra: dict[str, str]
     ) -> ProductionRun | None:
         """The year run on deploy/dagster.yaml with deploy/instance.env, in a fresh database."""
+        from analytics_assets_tests.commands import instance_storage_environment
+
         if not self.postgres:
             return None
         with fresh_postgres_database(self.postgres, "bench_dagster") as dsn:
@@ -151,8 +153,8 @@ class Bench:
                 **self._env(emulator, volume.start),
                 **production_environment(),
                 **extra,
-                # The deploy file's storage, with the driver it names (README).
-                "DAGSTER_POSTGRES_URL": dsn.replace("postgresql://", "postgresql+psycopg2://", 1),
+                # The deploy file's storage (it names the driver itself).
+                **instance_storage_environment(dsn),
             }
             measured = run_job(
                 f"{volume.start:%Y-%m-%d}", _last_day(volume), assets, env, "production"

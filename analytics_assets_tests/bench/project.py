@@ -3,7 +3,7 @@
 Run by the benchmark as `python -m analytics_assets_tests.bench.project '<json args>'`, with the
 settings (`SOURCES__ANALYTICS__*`, `DESTINATION__DUCKDB__CREDENTIALS`) in the environment.
 The Dagster instance is a temporary local one (SQLite), or with `"instance": "production"` the
-project's deploy/dagster.yaml, whose storage is the PostgreSQL database at `DAGSTER_POSTGRES_URL`.
+project's deploy/dagster.yaml, whose storage is the PostgreSQL database named by `DAGSTER_PG_*`.
 With `"extract_only"` it instead iterates the project's own dlt source for the window (what the
 run reads, without loading), to time the fetching alone.
 """
