@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import Definitions, definitions
+from dagster import Definitions, definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
 from analytics_assets.assets import asset_key, build_analytics_assets
@@ -54,6 +54,9 @@ def build_definitions(raw_declaration: Mapping[str, Any] = ANALYTICS_API) -> Def
         schedules=[build_daily_schedule(daily_job, partitions_def)],
         sensors=sensors,
         resources={"dlt": DagsterDltResource()},
+        # Also for what the UI launches ("Materialize", backfills): the assets are one dlt
+        # run, so a subprocess per step would only add its start-up.
+        executor=in_process_executor,
     )
 
 

@@ -58,6 +58,15 @@ def test_the_daily_job_covers_all_five_assets_with_daily_partitions(analytics_en
 
     assert set(job.asset_layer.executable_asset_keys) == EXPECTED_KEYS
     assert isinstance(job.partitions_def, DailyPartitionsDefinition)
+    assert job.executor_def.name == "in_process"
+
+
+def test_what_the_ui_launches_runs_in_process_too(analytics_env):
+    repository = analytics_assets.defs().get_repository_def()
+
+    implicit_job = repository.get_implicit_global_asset_job_def()
+
+    assert implicit_job.executor_def.name == "in_process"
 
 
 def test_asset_specs_carry_the_declared_column_schema_and_kinds(analytics_env):
