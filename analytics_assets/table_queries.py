@@ -23,6 +23,21 @@ def existing_tables(sql: Any) -> set[str]:
     return {name for (name,) in rows or []}
 
 
+def lineage(
+    declaration: ApiDeclaration, resource: ResourceDeclaration
+) -> list[ResourceDeclaration]:
+    """`resource`, then its parent, its parent's parent and so on, up to the first with a cursor.
+
+    These are the tables whose rows decide which of `resource`'s rows belong to a window.
+    """
+    chain = [resource]
+    while chain[-1].incremental is None:
+        link = chain[-1].parent
+        assert link is not None, "the declaration gives every resource a cursor or a parent"
+        chain.append(declaration.resource(link.stream))
+    return chain
+
+
 def window_filter(
     sql: Any,
     declaration: ApiDeclaration,
@@ -57,18 +72,17 @@ def rows_per_day(
     """
     joins = []
     alias = "t"
-    current = resource
-    while current.incremental is None:
-        link = current.parent
+    *children, current = lineage(declaration, resource)
+    for child in children:
+        link = child.parent
         assert link is not None
-        parent = declaration.resource(link.stream)
         parent_alias = f"{alias}_p"
         joins.append(
-            f"join {sql.make_qualified_table_name(parent.name)} {parent_alias} on "
+            f"join {sql.make_qualified_table_name(link.stream)} {parent_alias} on "
             f"{alias}.{sql.escape_column_name(link.partition_field)} = "
             f"{parent_alias}.{sql.escape_column_name(link.parent_key)}"
         )
-        alias, current = parent_alias, parent
+        alias = parent_alias
     in_window, params = window_filter(sql, declaration, current, window, alias=alias)
     cursor = f"{alias}.{sql.escape_column_name(current.incremental.cursor_field)}"
     day = f"cast(floor({cursor} / {DAY_SECONDS}.0) as bigint)"
@@ -93,11 +107,6 @@ def partition_row_counts(
     tables = existing_tables(sql)
     counts = {}
     for resource in declaration.resources:
-        needed = {resource.name}
-        current = resource
-        while current.parent is not None:
-            current = declaration.resource(current.parent.stream)
-            needed.add(current.name)
-        present = needed <= tables
+        present = {r.name for r in lineage(declaration, resource)} <= tables
         counts[resource.name] = rows_per_day(sql, declaration, resource, window) if present else {}
     return counts

@@ -27,6 +27,7 @@ from analytics_assets_tests.commands import (
     ONE_PLANNED_EVENT_PER_ASSET,
     dagster_home,
     fresh_postgres_database,
+    instance_storage_environment,
     job_execute_command,
     production_environment,
 )
@@ -144,8 +145,6 @@ class Bench:
         self, emulator: ApiEmulator, volume: Volume, assets: list[str], extra: dict[str, str]
     ) -> ProductionRun | None:
         """The year run on deploy/dagster.yaml with deploy/instance.env, in a fresh database."""
-        from analytics_assets_tests.commands import instance_storage_environment
-
         if not self.postgres:
             return None
         with fresh_postgres_database(self.postgres, "bench_dagster") as dsn:
