@@ -6,6 +6,7 @@ API's own words.
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,11 +48,26 @@ class MalformedBodyError(ApiResponseError):
 
 @dataclass
 class RequestStats:
-    """What a run's session did: requests sent (attempts included) and retries taken."""
+    """What a run's session did: requests sent (attempts included) and retries taken.
+
+    Counted from the threads that fetch file contents at the same time, hence the lock.
+    """
 
     requests: int = 0
     retries: int = 0
     waits: list[float] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_request(self) -> None:
+        """Count one request sent (each attempt is one)."""
+        with self._lock:
+            self.requests += 1
+
+    def count_retry(self, wait: float) -> None:
+        """Count one retry, taken after waiting `wait` seconds."""
+        with self._lock:
+            self.retries += 1
+            self.waits.append(wait)
 
 
 def retrying_session(
@@ -87,8 +103,7 @@ def retrying_session(
 
     def before_sleep(state: RetryCallState) -> None:
         wait = state.next_action.sleep if state.next_action else 0.0
-        stats.retries += 1
-        stats.waits.append(wait)
+        stats.count_retry(wait)
         log(
             f"Retrying {_describe_attempt(state)} in {wait:g} s "
             f"(attempt {state.attempt_number + 1} of {policy.max_retries + 1})"
@@ -111,10 +126,16 @@ def retrying_session(
     send = session.send
 
     def counted_send(request: PreparedRequest, **kwargs: Any) -> Response:
-        stats.requests += 1
+        stats.count_request()
         return send(request, **kwargs)
 
-    session.send = retrying.wraps(counted_send)  # type: ignore[method-assign]
+    def retried_send(request: PreparedRequest, **kwargs: Any) -> Response:
+        # A copy per call, not `retrying.wraps`: tenacity 9's wrapper shares one statistics
+        # dict between concurrent calls and clears it at each start, so a content request
+        # retried while another began failed with KeyError 'idle_for' (jd/tenacity#701).
+        return retrying.copy()(counted_send, request, **kwargs)
+
+    session.send = retried_send  # type: ignore[method-assign]
     return session
 
 
